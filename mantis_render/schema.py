@@ -1,0 +1,344 @@
+"""The profile schema: every setting, its type and range, its variable name, and whether it is secret.
+
+Each leaf that becomes an environment variable carries ``meta.env`` (the variable's name) and
+``meta.description``; a secret one also carries ``meta.secret`` (its kind, which sets its rotation
+period). This is the only place those facts are written: the .env, the ConfigMap and the Secret all
+read them from here.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cerberus
+from cerberus import errors as cerberus_errors
+
+from .errors import Problem
+from .profiles import Location, Profile
+from .yaml_source import KeyPath, format_key_path
+
+LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+MONITORING_LEVELS = ["off", "optional", "recommended", "required"]
+ALERTING_CHANNELS = ["email", "pagerduty", "slack"]
+# Secret kinds, named after the guide's rotation rules.
+SECRET_KINDS = ["database-password", "api-key", "jwt-secret", "admin-password"]
+
+HOST_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+
+
+def _setting(kind: str, env: str, description: str, **rules: Any) -> dict[str, Any]:
+    return {"type": kind, "required": True, "meta": {"env": env, "description": description}, **rules}
+
+
+def _text(env: str, description: str, **rules: Any) -> dict[str, Any]:
+    return _setting("string", env, description, empty=False, **rules)
+
+
+def _host(env: str, description: str) -> dict[str, Any]:
+    rules = _text(env, description, regex=HOST_PATTERN)
+    rules["meta"]["hint"] = "a host name like db.example.com"
+    return rules
+
+
+def _port(env: str, description: str) -> dict[str, Any]:
+    return _setting("integer", env, description, min=1, max=65535)
+
+
+def _count(env: str, description: str) -> dict[str, Any]:
+    return _setting("integer", env, description, min=1)
+
+
+def _flag(env: str, description: str) -> dict[str, Any]:
+    return _setting("boolean", env, description)
+
+
+def _secret(env: str, description: str, kind: str) -> dict[str, Any]:
+    rules = _text(env, description)
+    rules["meta"]["secret"] = kind
+    return rules
+
+
+def _section(description: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "dict", "required": True, "schema": fields, "meta": {"description": description}}
+
+
+def _limits(owner: str) -> dict[str, Any]:
+    """Container limits for the compose override; not environment variables."""
+    return _section(
+        f"Container limits of {owner} in the compose override",
+        {
+            "cpus": {"type": "number", "required": True, "min": 0.01,
+                     "meta": {"description": "CPU cores the container may use"}},
+            "memory_mb": {"type": "integer", "required": True, "min": 4,
+                          "meta": {"description": "Memory limit in MiB"}},
+        },
+    )
+
+
+def _database(prefix: str, product: str, database_kind: str) -> dict[str, Any]:
+    return _section(
+        f"{product} connection",
+        {
+            "host": _host(f"{prefix}_HOST", f"{product} host"),
+            "port": _port(f"{prefix}_PORT", f"{product} port"),
+            "database": _text(f"{prefix}_DB", f"{product} database name", regex=NAME_PATTERN),
+            "user": _text(f"{prefix}_USER", f"{product} user", regex=NAME_PATTERN),
+            "password": _secret(f"{prefix}_PASSWORD", f"{product} password", database_kind),
+            "limits": _limits(product),
+        },
+    )
+
+
+def _service(env: str, description: str) -> dict[str, Any]:
+    return _section(description, {"port": _port(env, f"{description} port"), "limits": _limits(description)})
+
+
+# The order here is the order of the variables in every output.
+PROFILE_SCHEMA: dict[str, Any] = {
+    "log_level": _text("LOG_LEVEL", "Logging level", allowed=LOG_LEVELS),
+    "debug": _flag("DEBUG", "Debug mode"),
+    "enable_mock_data": _flag("ENABLE_MOCK_DATA", "Generate mock sensor data"),
+    "postgres": _database("POSTGRES", "PostgreSQL", "database-password"),
+    "timescaledb": _database("TIMESCALEDB", "TimescaleDB", "database-password"),
+    "kafka": _section(
+        "Kafka",
+        {
+            "bootstrap_servers": _setting(
+                "list", "KAFKA_BOOTSTRAP_SERVERS", "Kafka bootstrap servers (host:port, comma-separated)",
+                minlength=1,
+                schema={"type": "string", "regex": rf"{HOST_PATTERN}:[0-9]{{1,5}}",
+                        "meta": {"hint": "host:port, like kafka-0.example.com:9092"}},
+            ),
+            "group_id": _text("KAFKA_GROUP_ID", "Consumer group ID", regex=NAME_PATTERN),
+            "partitions": _count("KAFKA_PARTITIONS", "Partitions per topic"),
+            "topics": _section(
+                "Kafka topic names",
+                {
+                    "sensor_raw": _text("KAFKA_TOPIC_SENSOR_RAW", "Raw sensor readings topic",
+                                        regex=NAME_PATTERN),
+                    "sensor_preprocessed": _text("KAFKA_TOPIC_SENSOR_PREPROCESSED",
+                                                 "Preprocessed readings topic", regex=NAME_PATTERN),
+                    "features_computed": _text("KAFKA_TOPIC_FEATURES_COMPUTED",
+                                               "Extracted features topic", regex=NAME_PATTERN),
+                    "anomalies_detected": _text("KAFKA_TOPIC_ANOMALIES_DETECTED",
+                                                "Detected anomalies topic", regex=NAME_PATTERN),
+                    "rul_predictions": _text("KAFKA_TOPIC_RUL_PREDICTIONS",
+                                             "Remaining-useful-life predictions topic",
+                                             regex=NAME_PATTERN),
+                },
+            ),
+            "limits": _limits("Kafka"),
+        },
+    ),
+    "redis": _section(
+        "Redis",
+        {
+            "host": _host("REDIS_HOST", "Redis host"),
+            "port": _port("REDIS_PORT", "Redis port"),
+            "db": _setting("integer", "REDIS_DB", "Redis database index", min=0, max=15),
+            "password": _secret("REDIS_PASSWORD", "Redis password", "database-password"),
+            "limits": _limits("Redis"),
+        },
+    ),
+    "minio": _section(
+        "MinIO object storage",
+        {
+            "host": _host("MINIO_HOST", "MinIO host"),
+            "port": _port("MINIO_PORT", "MinIO API port"),
+            "access_key": _text("MINIO_ACCESS_KEY", "MinIO access key (user name)"),
+            "secret_key": _secret("MINIO_SECRET_KEY", "MinIO secret key", "api-key"),
+            "bucket": _text("MINIO_BUCKET", "Bucket for models and artefacts",
+                            regex=r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
+            "limits": _limits("MinIO"),
+        },
+    ),
+    "mlflow": _section(
+        "MLflow tracking server",
+        {
+            "host": _host("MLFLOW_HOST", "MLflow host"),
+            "port": _port("MLFLOW_PORT", "MLflow port"),
+            "limits": _limits("MLflow"),
+        },
+    ),
+    "grafana": _section(
+        "Grafana",
+        {
+            "host": _host("GRAFANA_HOST", "Grafana host"),
+            "port": _port("GRAFANA_PORT", "Grafana port"),
+            "admin_user": _text("GRAFANA_ADMIN_USER", "Grafana admin user", regex=NAME_PATTERN),
+            "admin_password": _secret("GRAFANA_ADMIN_PASSWORD", "Grafana admin password",
+                                      "admin-password"),
+            "limits": _limits("Grafana"),
+        },
+    ),
+    "services": _section(
+        "MANTIS services",
+        {
+            "ingestion_iiot": _service("PORT_INGESTION_IIOT", "IIoT ingestion service"),
+            "preprocessing": _service("PORT_PREPROCESSING", "Preprocessing service"),
+            "feature_extraction": _service("PORT_FEATURE_EXTRACTION", "Feature extraction service"),
+            "anomaly_detection": _service("PORT_ANOMALY_DETECTION", "Anomaly detection service"),
+            "rul_prediction": _service("PORT_RUL_PREDICTION", "RUL prediction service"),
+            "orchestrator": _service("PORT_ORCHESTRATOR", "Orchestrator"),
+            "dashboard": _service("PORT_DASHBOARD", "Dashboard"),
+        },
+    ),
+    "resources": _section(
+        "Sizing of the environment",
+        {
+            "cpu_cores": _count("RESOURCES_CPU_CORES", "CPU cores (minimum)"),
+            "memory_gb": _count("RESOURCES_MEMORY_GB", "RAM in GB (minimum)"),
+            "storage_gb": _count("RESOURCES_STORAGE_GB", "Storage in GB (minimum)"),
+            "db_connections": _count("DB_MAX_CONNECTIONS", "Database connections"),
+            "replicas": _count("REPLICAS", "Replicas of each MANTIS service"),
+        },
+    ),
+    "performance": _section(
+        "Processing performance",
+        {
+            "batch_size": _count("BATCH_SIZE", "Batch size"),
+            "workers": _count("WORKERS", "Worker processes"),
+            "timeout_seconds": _count("TIMEOUT_SECONDS", "Request timeout in seconds"),
+            "retention_days": _count("RETENTION_DAYS", "Data retention in days"),
+        },
+    ),
+    "monitoring": _section(
+        "Monitoring and alerting",
+        {
+            "prometheus": _text("MONITORING_PROMETHEUS", "Prometheus", allowed=MONITORING_LEVELS),
+            "grafana": _text("MONITORING_GRAFANA", "Grafana dashboards", allowed=MONITORING_LEVELS),
+            "jaeger": _text("MONITORING_JAEGER", "Jaeger tracing", allowed=MONITORING_LEVELS),
+            "elk": _text("MONITORING_ELK", "ELK stack", allowed=MONITORING_LEVELS),
+            "alerting": _setting(
+                "list", "ALERTING_CHANNELS", "Alerting channels (comma-separated; empty for none)",
+                allowed=ALERTING_CHANNELS,
+            ),
+        },
+    ),
+    "security": _section(
+        "Security",
+        {
+            "tls": _flag("TLS_ENABLED", "TLS on every connection"),
+            "audit_logging": _flag("AUDIT_LOGGING_ENABLED", "Audit logging"),
+            "jwt_secret": _secret("JWT_SECRET", "Secret that signs API tokens", "jwt-secret"),
+        },
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A leaf of the schema that becomes an environment variable."""
+
+    path: KeyPath
+    env: str
+    description: str
+    secret_kind: str | None
+
+
+def settings(schema: Mapping[str, Any] = PROFILE_SCHEMA, prefix: KeyPath = ()) -> Iterator[Setting]:
+    """Every variable the schema declares, in declaration order."""
+    for key, rules in schema.items():
+        meta = rules.get("meta", {})
+        if "env" in meta:
+            yield Setting((*prefix, key), meta["env"], meta["description"], meta.get("secret"))
+        elif rules.get("type") == "dict":
+            yield from settings(rules["schema"], (*prefix, key))
+
+
+class _ProfileValidator(cerberus.Validator):  # type: ignore[misc]
+    # cerberus counts True as an integer (bool subclasses int); a port of `true` is a mistake.
+    types_mapping = {
+        **cerberus.Validator.types_mapping,
+        "integer": cerberus.TypeDefinition("integer", (int,), (bool,)),
+        "number": cerberus.TypeDefinition("number", (int, float), (bool,)),
+    }
+
+
+class _LeafErrors(cerberus_errors.BaseErrorHandler):  # type: ignore[misc]
+    """Hands back cerberus's errors as a flat list of leaf errors, each with its document path."""
+
+    def __call__(self, errors: list[Any]) -> list[Any]:
+        return list(_leaves(errors))
+
+
+def _leaves(errors: list[Any]) -> Iterator[Any]:
+    for error in errors:
+        if error.is_group_error:
+            yield from _leaves(error.child_errors)
+        else:
+            yield error
+
+
+# Built once: cerberus compiles the schema when the validator is made.
+_VALIDATOR = _ProfileValidator(PROFILE_SCHEMA, error_handler=_LeafErrors)
+
+
+def validate_profile(profile: Profile) -> list[Problem]:
+    """Every way ``profile`` breaks the schema, one problem each, sorted by file and line."""
+    if _VALIDATOR.validate(profile.data):
+        return []
+    return sorted(_to_problem(error, profile) for error in _VALIDATOR.errors)
+
+
+def _to_problem(error: Any, profile: Profile) -> Problem:
+    path: KeyPath = tuple(error.document_path)
+    location = _nearest_location(profile, path)
+    return Problem(location.file, location.line, format_key_path(path), _message(error, path))
+
+
+def _nearest_location(profile: Profile, path: KeyPath) -> Location:
+    for length in range(len(path), 0, -1):
+        if path[:length] in profile.locations:
+            return profile.locations[path[:length]]
+    return Location(profile.file, 1)
+
+
+def _rules_at(path: KeyPath) -> dict[str, Any]:
+    rules: dict[str, Any] = {"schema": PROFILE_SCHEMA}
+    for part in path:
+        if isinstance(part, int):
+            rules = rules.get("schema", {})
+        else:
+            rules = rules.get("schema", {}).get(part, {})
+    return rules
+
+
+def _message(error: Any, path: KeyPath) -> str:
+    code, constraint = error.code, error.constraint
+    rules = _rules_at(path)
+    secret = "secret" in rules.get("meta", {})
+    if code == cerberus_errors.UNKNOWN_FIELD.code:
+        siblings = list(_rules_at(path[:-1]).get("schema", {}))
+        close = difflib.get_close_matches(str(path[-1]), siblings, n=1, cutoff=0.6)
+        return "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+    if code == cerberus_errors.REQUIRED_FIELD.code:
+        return "required key is missing"
+    if code == cerberus_errors.BAD_TYPE.code:
+        hint = ""
+        if constraint == "string" and isinstance(error.value, bool | int | float):
+            hint = " (put it in quotes to keep it as text)"
+        return f"must be of {constraint} type{hint}"
+    if code == cerberus_errors.NOT_NULLABLE.code:
+        return "must have a value"
+    if code == cerberus_errors.EMPTY_NOT_ALLOWED.code:
+        return "must not be empty"
+    if code == cerberus_errors.MIN_VALUE.code:
+        return f"must be at least {constraint}"
+    if code == cerberus_errors.MAX_VALUE.code:
+        return f"must be at most {constraint}"
+    if code == cerberus_errors.MIN_LENGTH.code:
+        return f"must hold at least {constraint} item{'s' if constraint != 1 else ''}"
+    if code in (cerberus_errors.UNALLOWED_VALUE.code, cerberus_errors.UNALLOWED_VALUES.code):
+        got = "" if secret else f", not {error.value!r}"
+        return f"must be one of {', '.join(constraint)}{got}"
+    if code == cerberus_errors.REGEX_MISMATCH.code:
+        hint = rules.get("meta", {}).get("hint")
+        return f"must be {hint}" if hint else f"must match the pattern {constraint}"
+    return cerberus_errors.BasicErrorHandler.messages[code].format(
+        *(error.info or ()), constraint=constraint, field=error.field, value="(hidden)"
+    )
