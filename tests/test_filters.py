@@ -1,0 +1,187 @@
+"""The escaping filters, checked against the programs that read their output."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from mantis_render.filters import UnrepresentableValue, quote_dotenv, quote_yaml
+
+from .readers import kustomize, read_with_bash, read_with_compose, read_with_python_dotenv
+
+# Characters that quoting gets wrong, mixed into arbitrary text (no lone surrogates: not UTF-8).
+TRICKY = list("'\"\\$`!#{}= \n\t\r\x00\x85\u2028\u2029\ufeff") + ["${", "\\\\", "é", "😀"]
+values = st.lists(
+    st.one_of(st.sampled_from(TRICKY), st.characters(exclude_categories=["Cs"])), max_size=40
+).map("".join)
+
+# The issue's catalogue: what a hand-written .env or YAML file most often gets wrong.
+CATALOGUE = [
+    "", "plain", "two words", "  padded  ", "a #not-a-comment", "#start", "$HOME", "cost: $5",
+    "$$", "it's", 'say "hi"', "back\\slash", "trailing\\", "x\\\\y", "line1\nline2", "tab\there",
+    "unicode é ü 漢字 😀", "yes", "no", "null", "on", "off", "true", "~", "0123", "1e3", "0x1F",
+    "1_000", "22:22", "- item", "key: value", "[list]", "{map}", "&anchor", "*alias", "!tag",
+    "%directive", "@at", "`cmd`", "a!b", "<CHANGE_ME_POSTGRES_PASSWORD>", "\x85", "\u2028",
+]
+
+
+def _representable(value: str) -> bool:
+    try:
+        quote_dotenv(value)
+    except UnrepresentableValue:
+        return False
+    return True
+
+
+def _write_env(folder: Path, values_by_name: dict[str, str]) -> Path:
+    path = folder / ".env"
+    lines = [f"{name}={quote_dotenv(value)}\n" for name, value in values_by_name.items()]
+    path.write_text("".join(lines), encoding="utf-8", newline="")
+    return path
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(values, min_size=1, max_size=25))
+@example(CATALOGUE)
+def test_dotenv_values_read_back_exactly_in_bash_python_dotenv_and_compose(batch: list[str]) -> None:
+    expected = {f"V{index}": value for index, value in enumerate(batch) if _representable(value)}
+    with tempfile.TemporaryDirectory() as folder:
+        env_file = _write_env(Path(folder), expected)
+        assert read_with_bash(env_file, list(expected)) == expected
+        assert read_with_python_dotenv(env_file) == expected
+        assert read_with_compose(env_file) == expected
+
+
+@given(values)
+@example("it's $5")
+@example("a\rb")
+@example("${HOME}")
+@example("x\\\\y$")
+@example("\x00")
+def test_dotenv_refuses_exactly_the_values_with_no_common_spelling(value: str) -> None:
+    # Where no quoting is read alike: NUL, CR, "${", and text needing double quotes
+    # (a ' or a backslash python-dotenv would unescape) together with a character bash expands there.
+    needs_double_quotes = "'" in value or "\\\\" in value or value.endswith("\\")
+    expected_refusal = (
+        "\x00" in value
+        or "\r" in value
+        or "${" in value
+        or (needs_double_quotes and any(character in value for character in "$`!"))
+    )
+    assert _representable(value) is not expected_refusal
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("a\x00b", "contains a NUL character (U+0000), which no environment variable can hold it"),
+        ("a\rb", "contains a carriage return (U+000D), which python-dotenv reads as a line feed it"),
+        ("${HOME}", "contains '${', which python-dotenv expands as a variable in any quotes"),
+        (
+            "it's $5",
+            "contains a single quote and '$', which no quoting style of bash, python-dotenv "
+            "and docker compose reads alike",
+        ),
+    ],
+)
+def test_dotenv_refusal_names_the_character(value: str, message: str) -> None:
+    with pytest.raises(UnrepresentableValue) as raised:
+        quote_dotenv(value)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("value", ["a\rb", "${HOME}", "it's $5", "x\\\\y`"])
+def test_refused_values_are_misread_by_some_reader_in_every_quoting(value: str, tmp_path: Path) -> None:
+    """The refusals are needed: each plain spelling is read differently by at least one reader."""
+    spellings = {
+        "S": "'" + value + "'",
+        "D": '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"',
+    }
+    env_file = tmp_path / ".env"
+    env_file.write_text("".join(f"{n}={s}\n" for n, s in spellings.items()), newline="")
+    readings = [read_with_python_dotenv(env_file)]
+    for read in (read_with_compose, lambda path: read_with_bash(path, list(spellings))):
+        try:
+            readings.append(read(env_file))
+        except (AssertionError, subprocess.CalledProcessError):  # the reader rejects the file
+            readings.append({})
+    for name in spellings:
+        assert any(reading.get(name) != value for reading in readings), name
+
+
+def _yaml_representable(value: str) -> bool:
+    try:
+        quote_yaml(value)
+    except UnrepresentableValue:
+        return False
+    return True
+
+
+YAML_REFUSED = "\x7f\x80\x85\x9f\ufffe\uffff"
+
+
+@given(values)
+@example("no")
+@example("0123")
+@example("\x1b\x00\ufeff")
+def test_yaml_quote_reads_back_exactly_in_pyyaml(value: str) -> None:
+    if _yaml_representable(value):
+        assert yaml.safe_load(f"key: {quote_yaml(value)}\n") == {"key": value}
+
+
+@given(values)
+@example("\x85")
+def test_yaml_quote_refuses_exactly_what_kubectl_cannot_carry(value: str) -> None:
+    refused = any("\x7f" <= character <= "\x9f" or character in YAML_REFUSED for character in value)
+    assert _yaml_representable(value) is not refused
+
+
+def test_yaml_refusal_names_the_character() -> None:
+    with pytest.raises(UnrepresentableValue) as raised:
+        quote_yaml("a\x85b")
+    assert str(raised.value) == (
+        "contains the control character U+0085, which kubectl cannot carry through YAML unchanged"
+    )
+
+
+@pytest.mark.parametrize("character", list(YAML_REFUSED))
+def test_yaml_refused_characters_are_rejected_or_changed_by_kubectl(character: str, tmp_path: Path) -> None:
+    escaped = f"\\u{ord(character):04X}"
+    (tmp_path / "configmap.yaml").write_text(
+        f'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n  K: "a{escaped}b"\n'
+    )
+    (tmp_path / "kustomization.yaml").write_text("resources: [configmap.yaml]\n")
+    try:
+        [configmap] = kustomize(tmp_path)
+    except AssertionError:
+        return  # kustomize refused the file
+    assert configmap["data"]["K"] != f"a{character}b"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(True, "true"), (False, "false"), (0, "0"), (5432, "5432"), (0.5, "0.5")]
+)
+def test_yaml_quote_writes_profile_scalars_as_the_text_programs_read(value: object, text: str) -> None:
+    assert yaml.safe_load(f"k: {quote_yaml(value)}") == {"k": text}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(values, min_size=1, max_size=25))
+@example(CATALOGUE)
+def test_yaml_quote_reads_back_exactly_through_kubectl(batch: list[str]) -> None:
+    batch = [value for value in batch if _yaml_representable(value)]
+    assume(batch)
+    data = "".join(f"  K{index}: {quote_yaml(value)}\n" for index, value in enumerate(batch))
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "configmap.yaml").write_text(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n{data}", encoding="utf-8"
+        )
+        (Path(folder) / "kustomization.yaml").write_text("resources: [configmap.yaml]\n")
+        [configmap] = kustomize(Path(folder))
+    assert configmap["data"] == {f"K{index}": value for index, value in enumerate(batch)}
