@@ -45,7 +45,9 @@ def main(context: click.Context, root: Path) -> None:
     help=f"Output folder [default: <root>/{DEFAULT_OUTPUT}]; each environment goes to OUT/ENV/.",
 )
 @click.pass_obj
-def render(project: Project, environments: tuple[str, ...], render_all: bool, out: Path | None) -> None:
+def render(
+    project: Project, environments: tuple[str, ...], render_all: bool, out: Path | None
+) -> None:
     """Render ENV... (or --all) into OUT/ENV/.
 
     An environment with a problem writes nothing and keeps its previous output.
@@ -59,7 +61,8 @@ def render(project: Project, environments: tuple[str, ...], render_all: bool, ou
         try:
             target = write_environment(out_dir, environment.name, environment.files)
         except OSError as error:
-            _report([Problem(str(out_dir / environment.name), 0, "", f"cannot write: {error.strerror}")])
+            where = error.filename or out_dir / environment.name
+            _report([Problem(str(where), 0, "", f"cannot write: {error.strerror}")])
             failed = True
             continue
         click.echo(f"{environment.name}: wrote {len(environment.files)} files to {target}")
@@ -93,7 +96,9 @@ def list_environments(project: Project) -> None:
     _report(project.profiles.misnamed_files())
 
 
-def _chosen_environments(project: Project, environments: tuple[str, ...], use_all: bool) -> list[str]:
+def _chosen_environments(
+    project: Project, environments: tuple[str, ...], use_all: bool
+) -> list[str]:
     if use_all:
         names = project.profiles.environments()
         if not names:

@@ -12,7 +12,7 @@ PRIVATE_FILES = frozenset({".env"})
 
 
 def write_environment(out_dir: Path, name: str, files: dict[str, str]) -> Path:
-    """Replace ``out_dir/name`` with exactly ``files``; on failure the previous folder stays as it was.
+    """Replace ``out_dir/name`` with exactly ``files``; on failure the old folder stays as it was.
 
     The new folder is built beside the old one and swapped in by renames, so a reader sees either
     the old output or the new one.

@@ -77,9 +77,7 @@ class ProfileSet:
     def environments(self) -> list[str]:
         """The environment names with a profile, sorted."""
         return sorted(
-            path.stem
-            for path in self._profile_files()
-            if ENVIRONMENT_NAME.fullmatch(path.stem)
+            path.stem for path in self._profile_files() if ENVIRONMENT_NAME.fullmatch(path.stem)
         )
 
     def misnamed_files(self) -> list[Problem]:
@@ -152,9 +150,13 @@ class ProfileSet:
     def _load_layer(self, name: str) -> Layer:
         shown = self.display(name)
         try:
-            text = self.path_of(name).read_text(encoding="utf-8")
+            raw = self.path_of(name).read_bytes()
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise ProfileError([Problem(shown, 0, "", f"not UTF-8 text ({error.reason})")]) from None
+            line = raw.count(b"\n", 0, error.start) + 1
+            raise ProfileError(
+                [Problem(shown, line, "", f"not UTF-8 text ({error.reason})")]
+            ) from None
         except OSError as error:
             raise ProfileError([Problem(shown, 0, "", f"cannot read: {error.strerror}")]) from None
         try:
@@ -162,7 +164,9 @@ class ProfileSet:
         except YamlProblems as error:
             raise ProfileError(error.problems) from None
         if parsed.data is None:
-            raise ProfileError([Problem(shown, 1, "", "the profile is empty; expected a mapping of settings")])
+            raise ProfileError(
+                [Problem(shown, 1, "", "the profile is empty; expected a mapping of settings")]
+            )
         if not isinstance(parsed.data, dict):
             kind = "a list" if isinstance(parsed.data, list) else "a single value"
             raise ProfileError(

@@ -29,7 +29,7 @@ def make_jinja_environment(templates_dir: Path) -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,  # noqa: S701 - these are config files, not HTML; filters do the quoting
+        autoescape=False,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -63,7 +63,9 @@ class Renderer:
 
     def _template_problem(self, template_name: str, error: Exception) -> Problem:
         if isinstance(error, jinja2.TemplateNotFound):
-            return Problem(self._display_prefix + template_name, 0, "", f"template not found: {error.name}")
+            return Problem(
+                self._display_prefix + template_name, 0, "", f"template not found: {error.name}"
+            )
         name = getattr(error, "name", None) or template_name
         line = getattr(error, "lineno", None) or _template_line(error, name)
         message = getattr(error, "message", None) or str(error) or type(error).__name__

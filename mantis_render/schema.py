@@ -1,4 +1,4 @@
-"""The profile schema: every setting, its type and range, its variable name, and whether it is secret.
+"""The profile schema: each setting, its type and range, its variable name, whether it is secret.
 
 Each leaf that becomes an environment variable carries ``meta.env`` (the variable's name) and
 ``meta.description``; a secret one also carries ``meta.secret`` (its kind, which sets its rotation
@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import cerberus
 from cerberus import errors as cerberus_errors
@@ -31,7 +31,12 @@ NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 
 
 def _setting(kind: str, env: str, description: str, **rules: Any) -> dict[str, Any]:
-    return {"type": kind, "required": True, "meta": {"env": env, "description": description}, **rules}
+    return {
+        "type": kind,
+        "required": True,
+        "meta": {"env": env, "description": description},
+        **rules,
+    }
 
 
 def _text(env: str, description: str, **rules: Any) -> dict[str, Any]:
@@ -63,7 +68,12 @@ def _secret(env: str, description: str, kind: str) -> dict[str, Any]:
 
 
 def _section(description: str, fields: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "dict", "required": True, "schema": fields, "meta": {"description": description}}
+    return {
+        "type": "dict",
+        "required": True,
+        "schema": fields,
+        "meta": {"description": description},
+    }
 
 
 def _limits(owner: str) -> dict[str, Any]:
@@ -71,10 +81,18 @@ def _limits(owner: str) -> dict[str, Any]:
     return _section(
         f"Container limits of {owner} in the compose override",
         {
-            "cpus": {"type": "number", "required": True, "min": 0.01,
-                     "meta": {"description": "CPU cores the container may use"}},
-            "memory_mb": {"type": "integer", "required": True, "min": 4,
-                          "meta": {"description": "Memory limit in MiB"}},
+            "cpus": {
+                "type": "number",
+                "required": True,
+                "min": 0.01,
+                "meta": {"description": "CPU cores the container may use"},
+            },
+            "memory_mb": {
+                "type": "integer",
+                "required": True,
+                "min": 4,
+                "meta": {"description": "Memory limit in MiB"},
+            },
         },
     )
 
@@ -94,7 +112,9 @@ def _database(prefix: str, product: str, database_kind: str) -> dict[str, Any]:
 
 
 def _service(env: str, description: str) -> dict[str, Any]:
-    return _section(description, {"port": _port(env, f"{description} port"), "limits": _limits(description)})
+    return _section(
+        description, {"port": _port(env, f"{description} port"), "limits": _limits(description)}
+    )
 
 
 # The order here is the order of the variables in every output.
@@ -108,27 +128,44 @@ PROFILE_SCHEMA: dict[str, Any] = {
         "Kafka",
         {
             "bootstrap_servers": _setting(
-                "list", "KAFKA_BOOTSTRAP_SERVERS", "Kafka bootstrap servers (host:port, comma-separated)",
+                "list",
+                "KAFKA_BOOTSTRAP_SERVERS",
+                "Kafka bootstrap servers (host:port, comma-separated)",
                 minlength=1,
-                schema={"type": "string", "regex": rf"{HOST_PATTERN}:[0-9]{{1,5}}",
-                        "meta": {"hint": "host:port, like kafka-0.example.com:9092"}},
+                schema={
+                    "type": "string",
+                    "regex": rf"{HOST_PATTERN}:[0-9]{{1,5}}",
+                    "meta": {"hint": "host:port, like kafka-0.example.com:9092"},
+                },
             ),
             "group_id": _text("KAFKA_GROUP_ID", "Consumer group ID", regex=NAME_PATTERN),
             "partitions": _count("KAFKA_PARTITIONS", "Partitions per topic"),
             "topics": _section(
                 "Kafka topic names",
                 {
-                    "sensor_raw": _text("KAFKA_TOPIC_SENSOR_RAW", "Raw sensor readings topic",
-                                        regex=NAME_PATTERN),
-                    "sensor_preprocessed": _text("KAFKA_TOPIC_SENSOR_PREPROCESSED",
-                                                 "Preprocessed readings topic", regex=NAME_PATTERN),
-                    "features_computed": _text("KAFKA_TOPIC_FEATURES_COMPUTED",
-                                               "Extracted features topic", regex=NAME_PATTERN),
-                    "anomalies_detected": _text("KAFKA_TOPIC_ANOMALIES_DETECTED",
-                                                "Detected anomalies topic", regex=NAME_PATTERN),
-                    "rul_predictions": _text("KAFKA_TOPIC_RUL_PREDICTIONS",
-                                             "Remaining-useful-life predictions topic",
-                                             regex=NAME_PATTERN),
+                    "sensor_raw": _text(
+                        "KAFKA_TOPIC_SENSOR_RAW", "Raw sensor readings topic", regex=NAME_PATTERN
+                    ),
+                    "sensor_preprocessed": _text(
+                        "KAFKA_TOPIC_SENSOR_PREPROCESSED",
+                        "Preprocessed readings topic",
+                        regex=NAME_PATTERN,
+                    ),
+                    "features_computed": _text(
+                        "KAFKA_TOPIC_FEATURES_COMPUTED",
+                        "Extracted features topic",
+                        regex=NAME_PATTERN,
+                    ),
+                    "anomalies_detected": _text(
+                        "KAFKA_TOPIC_ANOMALIES_DETECTED",
+                        "Detected anomalies topic",
+                        regex=NAME_PATTERN,
+                    ),
+                    "rul_predictions": _text(
+                        "KAFKA_TOPIC_RUL_PREDICTIONS",
+                        "Remaining-useful-life predictions topic",
+                        regex=NAME_PATTERN,
+                    ),
                 },
             ),
             "limits": _limits("Kafka"),
@@ -151,8 +188,11 @@ PROFILE_SCHEMA: dict[str, Any] = {
             "port": _port("MINIO_PORT", "MinIO API port"),
             "access_key": _text("MINIO_ACCESS_KEY", "MinIO access key (user name)"),
             "secret_key": _secret("MINIO_SECRET_KEY", "MinIO secret key", "api-key"),
-            "bucket": _text("MINIO_BUCKET", "Bucket for models and artefacts",
-                            regex=r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
+            "bucket": _text(
+                "MINIO_BUCKET",
+                "Bucket for models and artefacts",
+                regex=r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
+            ),
             "limits": _limits("MinIO"),
         },
     ),
@@ -170,8 +210,9 @@ PROFILE_SCHEMA: dict[str, Any] = {
             "host": _host("GRAFANA_HOST", "Grafana host"),
             "port": _port("GRAFANA_PORT", "Grafana port"),
             "admin_user": _text("GRAFANA_ADMIN_USER", "Grafana admin user", regex=NAME_PATTERN),
-            "admin_password": _secret("GRAFANA_ADMIN_PASSWORD", "Grafana admin password",
-                                      "admin-password"),
+            "admin_password": _secret(
+                "GRAFANA_ADMIN_PASSWORD", "Grafana admin password", "admin-password"
+            ),
             "limits": _limits("Grafana"),
         },
     ),
@@ -214,7 +255,9 @@ PROFILE_SCHEMA: dict[str, Any] = {
             "jaeger": _text("MONITORING_JAEGER", "Jaeger tracing", allowed=MONITORING_LEVELS),
             "elk": _text("MONITORING_ELK", "ELK stack", allowed=MONITORING_LEVELS),
             "alerting": _setting(
-                "list", "ALERTING_CHANNELS", "Alerting channels (comma-separated; empty for none)",
+                "list",
+                "ALERTING_CHANNELS",
+                "Alerting channels (comma-separated; empty for none)",
                 allowed=ALERTING_CHANNELS,
             ),
         },
@@ -252,7 +295,7 @@ def settings(schema: Mapping[str, Any] = PROFILE_SCHEMA, prefix: KeyPath = ()) -
 
 class _ProfileValidator(cerberus.Validator):  # type: ignore[misc]
     # cerberus counts True as an integer (bool subclasses int); a port of `true` is a mistake.
-    types_mapping = {
+    types_mapping: ClassVar[dict[str, Any]] = {
         **cerberus.Validator.types_mapping,
         "integer": cerberus.TypeDefinition("integer", (int,), (bool,)),
         "number": cerberus.TypeDefinition("number", (int, float), (bool,)),
@@ -287,15 +330,20 @@ def validate_profile(profile: Profile) -> list[Problem]:
 
 def _to_problem(error: Any, profile: Profile) -> Problem:
     path: KeyPath = tuple(error.document_path)
-    location = _nearest_location(profile, path)
+    if error.code == cerberus_errors.REQUIRED_FIELD.code:
+        location = _where_to_add(profile, path)
+    else:
+        location = profile.locations.get(path) or _where_to_add(profile, path)
     return Problem(location.file, location.line, format_key_path(path), _message(error, path))
 
 
-def _nearest_location(profile: Profile, path: KeyPath) -> Location:
-    for length in range(len(path), 0, -1):
-        if path[:length] in profile.locations:
-            return profile.locations[path[:length]]
-    return Location(profile.file, 1)
+def _where_to_add(profile: Profile, path: KeyPath) -> Location:
+    """A missing key belongs in the environment's own file, under its nearest parent there."""
+    own = profile.layers[-1]
+    for length in range(len(path) - 1, 0, -1):
+        if path[:length] in own.lines:
+            return Location(own.file, own.lines[path[:length]])
+    return Location(own.file, 1)
 
 
 def _rules_at(path: KeyPath) -> dict[str, Any]:
@@ -339,6 +387,7 @@ def _message(error: Any, path: KeyPath) -> str:
     if code == cerberus_errors.REGEX_MISMATCH.code:
         hint = rules.get("meta", {}).get("hint")
         return f"must be {hint}" if hint else f"must match the pattern {constraint}"
-    return cerberus_errors.BasicErrorHandler.messages[code].format(
+    template: str = cerberus_errors.BasicErrorHandler.messages[code]
+    return template.format(
         *(error.info or ()), constraint=constraint, field=error.field, value="(hidden)"
     )

@@ -14,7 +14,7 @@ ENVIRONMENT_VARIABLE = "ENVIRONMENT"
 
 @dataclass(frozen=True)
 class Variable:
-    """One ``NAME=value`` of the environment; ``path`` is None for values derived from the file name."""
+    """One ``NAME=value``; ``path`` is None for a value derived from the profile's file name."""
 
     name: str
     value: str
@@ -29,11 +29,15 @@ class Variable:
 
 def environment_variables(profile: Profile) -> list[Variable]:
     """The profile's variables: ENVIRONMENT (its name) first, then the schema's, in its order."""
-    variables = [Variable(ENVIRONMENT_VARIABLE, profile.name, "Environment name (the profile's file name)")]
+    variables = [
+        Variable(ENVIRONMENT_VARIABLE, profile.name, "Environment name (the profile's file name)")
+    ]
     for setting in settings():
         value = _value_at(profile.data, setting.path)
         variables.append(
-            Variable(setting.env, as_text(value), setting.description, setting.secret_kind, setting.path)
+            Variable(
+                setting.env, as_text(value), setting.description, setting.secret_kind, setting.path
+            )
         )
     return variables
 

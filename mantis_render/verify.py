@@ -19,5 +19,12 @@ def verify_rendered(files: dict[str, str], display_prefix: str) -> list[Problem]
             except yaml.MarkedYAMLError as error:
                 mark = error.problem_mark
                 line = mark.line + 1 if mark else 0
-                problems.append(Problem(display_prefix + path, line, "", f"rendered YAML does not parse: {error.problem}"))
+                problems.append(
+                    Problem(
+                        display_prefix + path,
+                        line,
+                        "",
+                        f"rendered YAML does not parse: {error.problem}",
+                    )
+                )
     return problems

@@ -10,26 +10,24 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from .errors import Problem
 
-try:  # libyaml parses several times faster; line numbers are the same.
-    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _BaseLoader = yaml.SafeLoader
+# libyaml parses several times faster and reports the same lines; PyYAML may be built without it.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 KeyPath = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
 
 
-class _CoreSchemaLoader(_BaseLoader):
+class _CoreSchemaLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     """Resolves plain scalars by the YAML 1.2 core schema."""
 
-    yaml_implicit_resolvers: dict[Any, Any] = {}
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
 
 
 for _tag, _pattern, _first in [
@@ -65,11 +63,18 @@ class YamlProblems(Exception):
 def parse_yaml(text: str, display_name: str) -> ParsedYaml:
     """Parse one YAML document; raise YamlProblems naming ``display_name`` on any problem."""
     try:
-        root = yaml.compose(text, Loader=_CoreSchemaLoader)  # noqa: S506 - a safe loader
+        root = yaml.compose(text, Loader=_CoreSchemaLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 0
         reason = error.problem or error.context or "not valid YAML"
+        if error.context and error.problem and not error.context.startswith("while"):
+            reason = (
+                f"{error.context}, {error.problem}"  # e.g. "expected a single document, but ..."
+            )
+        elif error.context and error.context_mark and error.context_mark.line + 1 != line:
+            # PyYAML notices an unclosed bracket or quote later on; say where it began.
+            reason += f" ({error.context} started on line {error.context_mark.line + 1})"
         raise YamlProblems([Problem(display_name, line, "", f"invalid YAML: {reason}")]) from None
     except yaml.YAMLError as error:  # e.g. a character YAML does not allow
         raise YamlProblems([Problem(display_name, 0, "", f"invalid YAML: {error}")]) from None
@@ -105,6 +110,7 @@ class _Builder:
                 self.lines[(*path, index)] = item.start_mark.line + 1
                 items.append(self.build(item, (*path, index)))
             return items
+        assert isinstance(node, yaml.ScalarNode)  # the composer makes no other kind
         return self._scalar(node, path)
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
@@ -139,7 +145,9 @@ class _Builder:
             if tag == _TAG + "float":
                 return _core_float(value)
         except ValueError:
-            self._problem(node.start_mark.line + 1, path, f"{value!r} is not a valid {tag.removeprefix(_TAG)}")
+            self._problem(
+                node.start_mark.line + 1, path, f"{value!r} is not a valid {tag.removeprefix(_TAG)}"
+            )
             return None
         self._problem(node.start_mark.line + 1, path, f"unsupported YAML tag {tag}")
         return None
