@@ -29,7 +29,9 @@ def cli(project: Path) -> CliRun:
     """Run mantis-render in ``project`` through click's runner; stderr is kept apart."""
 
     def run(*arguments: str) -> Result:
-        return CliRunner().invoke(main, ["--root", str(project), *arguments], catch_exceptions=False)
+        return CliRunner().invoke(
+            main, ["--root", str(project), *arguments], catch_exceptions=False
+        )
 
     return run
 

@@ -47,7 +47,9 @@ def read_with_compose(env_file: Path) -> dict[str, str]:
     out doubled (`$$`); undoing that gives the value the container sees.
     """
     compose_file = env_file.parent / "probe-compose.yml"
-    compose_file.write_text(f"services:\n  probe:\n    image: busybox\n    env_file: [{env_file.name}]\n")
+    compose_file.write_text(
+        f"services:\n  probe:\n    image: busybox\n    env_file: [{env_file.name}]\n"
+    )
     model = compose_config(env_file.parent, [compose_file])
     environment = model["services"]["probe"].get("environment", {})
     return {name: value.replace("$$", "$") for name, value in environment.items()}

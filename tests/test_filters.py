@@ -16,18 +16,56 @@ from mantis_render.filters import UnrepresentableValue, quote_dotenv, quote_yaml
 from .readers import kustomize, read_with_bash, read_with_compose, read_with_python_dotenv
 
 # Characters that quoting gets wrong, mixed into arbitrary text (no lone surrogates: not UTF-8).
-TRICKY = list("'\"\\$`!#{}= \n\t\r\x00\x85\u2028\u2029\ufeff") + ["${", "\\\\", "é", "😀"]
+TRICKY = [*"'\"\\$`!#{}= \n\t\r\x00\x85\u2028\u2029\ufeff", "${", "\\\\", "é", "😀"]
 values = st.lists(
     st.one_of(st.sampled_from(TRICKY), st.characters(exclude_categories=["Cs"])), max_size=40
 ).map("".join)
 
 # The issue's catalogue: what a hand-written .env or YAML file most often gets wrong.
 CATALOGUE = [
-    "", "plain", "two words", "  padded  ", "a #not-a-comment", "#start", "$HOME", "cost: $5",
-    "$$", "it's", 'say "hi"', "back\\slash", "trailing\\", "x\\\\y", "line1\nline2", "tab\there",
-    "unicode é ü 漢字 😀", "yes", "no", "null", "on", "off", "true", "~", "0123", "1e3", "0x1F",
-    "1_000", "22:22", "- item", "key: value", "[list]", "{map}", "&anchor", "*alias", "!tag",
-    "%directive", "@at", "`cmd`", "a!b", "<CHANGE_ME_POSTGRES_PASSWORD>", "\x85", "\u2028",
+    "",
+    "plain",
+    "two words",
+    "  padded  ",
+    "a #not-a-comment",
+    "#start",
+    "$HOME",
+    "cost: $5",
+    "$$",
+    "it's",
+    'say "hi"',
+    "back\\slash",
+    "trailing\\",
+    "x\\\\y",
+    "line1\nline2",
+    "tab\there",
+    "unicode é ü 漢字 😀",
+    "yes",
+    "no",
+    "null",
+    "on",
+    "off",
+    "true",
+    "~",
+    "0123",
+    "1e3",
+    "0x1F",
+    "1_000",
+    "22:22",
+    "- item",
+    "key: value",
+    "[list]",
+    "{map}",
+    "&anchor",
+    "*alias",
+    "!tag",
+    "%directive",
+    "@at",
+    "`cmd`",
+    "a!b",
+    "<CHANGE_ME_POSTGRES_PASSWORD>",
+    "\x85",
+    "\u2028",
 ]
 
 
@@ -49,7 +87,9 @@ def _write_env(folder: Path, values_by_name: dict[str, str]) -> Path:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(values, min_size=1, max_size=25))
 @example(CATALOGUE)
-def test_dotenv_values_read_back_exactly_in_bash_python_dotenv_and_compose(batch: list[str]) -> None:
+def test_dotenv_values_read_back_exactly_in_bash_python_dotenv_and_compose(
+    batch: list[str],
+) -> None:
     expected = {f"V{index}": value for index, value in enumerate(batch) if _representable(value)}
     with tempfile.TemporaryDirectory() as folder:
         env_file = _write_env(Path(folder), expected)
@@ -81,7 +121,10 @@ def test_dotenv_refuses_exactly_the_values_with_no_common_spelling(value: str) -
     ("value", "message"),
     [
         ("a\x00b", "contains a NUL character (U+0000), which no environment variable can hold it"),
-        ("a\rb", "contains a carriage return (U+000D), which python-dotenv reads as a line feed it"),
+        (
+            "a\rb",
+            "contains a carriage return (U+000D), which python-dotenv reads as a line feed it",
+        ),
         ("${HOME}", "contains '${', which python-dotenv expands as a variable in any quotes"),
         (
             "it's $5",
@@ -97,7 +140,9 @@ def test_dotenv_refusal_names_the_character(value: str, message: str) -> None:
 
 
 @pytest.mark.parametrize("value", ["a\rb", "${HOME}", "it's $5", "x\\\\y`"])
-def test_refused_values_are_misread_by_some_reader_in_every_quoting(value: str, tmp_path: Path) -> None:
+def test_refused_values_are_misread_by_some_reader_in_every_quoting(
+    value: str, tmp_path: Path
+) -> None:
     """The refusals are needed: each plain spelling is read differently by at least one reader."""
     spellings = {
         "S": "'" + value + "'",
@@ -151,7 +196,9 @@ def test_yaml_refusal_names_the_character() -> None:
 
 
 @pytest.mark.parametrize("character", list(YAML_REFUSED))
-def test_yaml_refused_characters_are_rejected_or_changed_by_kubectl(character: str, tmp_path: Path) -> None:
+def test_yaml_refused_characters_are_rejected_or_changed_by_kubectl(
+    character: str, tmp_path: Path
+) -> None:
     escaped = f"\\u{ord(character):04X}"
     (tmp_path / "configmap.yaml").write_text(
         f'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n  K: "a{escaped}b"\n'
@@ -167,7 +214,9 @@ def test_yaml_refused_characters_are_rejected_or_changed_by_kubectl(character: s
 @pytest.mark.parametrize(
     ("value", "text"), [(True, "true"), (False, "false"), (0, "0"), (5432, "5432"), (0.5, "0.5")]
 )
-def test_yaml_quote_writes_profile_scalars_as_the_text_programs_read(value: object, text: str) -> None:
+def test_yaml_quote_writes_profile_scalars_as_the_text_programs_read(
+    value: object, text: str
+) -> None:
     assert yaml.safe_load(f"k: {quote_yaml(value)}") == {"k": text}
 
 
@@ -180,7 +229,8 @@ def test_yaml_quote_reads_back_exactly_through_kubectl(batch: list[str]) -> None
     data = "".join(f"  K{index}: {quote_yaml(value)}\n" for index, value in enumerate(batch))
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "configmap.yaml").write_text(
-            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n{data}", encoding="utf-8"
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n{data}",
+            encoding="utf-8",
         )
         (Path(folder) / "kustomization.yaml").write_text("resources: [configmap.yaml]\n")
         [configmap] = kustomize(Path(folder))

@@ -1,0 +1,291 @@
+"""Every broken profile gives one line per problem naming file, line and key; exit 1; nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .conftest import CliRun, line_of
+
+STAGING = "profiles/staging.yaml"
+
+
+@dataclass
+class Case:
+    """A change to the shipped staging profile and the exact stderr it must produce."""
+
+    id: str
+    edit: Callable[[str], str]
+    expected: Callable[[str], list[str]]  # from the edited text
+
+
+def replace(old: str, new: str) -> Callable[[str], str]:
+    def edit(text: str) -> str:
+        assert old in text, old
+        return text.replace(old, new, 1)
+
+    return edit
+
+
+CASES = [
+    Case(
+        "wrong type",
+        replace("  partitions: 6\n", "  partitions: six\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'partitions: six')}: kafka.partitions: must be of integer type"
+        ],
+    ),
+    Case(
+        "number where text is expected",
+        replace("  password: <CHANGE_ME_REDIS_PASSWORD>\n", "  password: 12345\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'password: 12345')}: redis.password: must be of string type "
+            "(put it in quotes to keep it as text)"
+        ],
+    ),
+    Case(
+        "boolean where a count is expected",
+        replace("  replicas: 2\n", "  replicas: true\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'replicas: true')}: resources.replicas: must be of integer type"
+        ],
+    ),
+    Case(
+        "port out of range",
+        replace("mlflow:\n", "mlflow:\n  port: 70000\n"),
+        lambda t: [f"{STAGING}:{line_of(t, 'port: 70000')}: mlflow.port: must be at most 65535"],
+    ),
+    Case(
+        "size not positive",
+        replace("  workers: 8\n", "  workers: 0\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'workers: 0')}: performance.workers: must be at least 1"
+        ],
+    ),
+    Case(
+        "unknown log level",
+        replace("log_level: INFO\n", "log_level: VERBOSE\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'VERBOSE')}: log_level: must be one of DEBUG, INFO, WARNING, "
+            "ERROR, CRITICAL, not 'VERBOSE'"
+        ],
+    ),
+    Case(
+        "unknown alerting channel",
+        replace("  alerting: [email]\n", "  alerting: [sms]\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'alerting: [sms]')}: monitoring.alerting: must be one of email, "
+            "pagerduty, slack, not ['sms']"
+        ],
+    ),
+    Case(
+        "typo in a key",
+        replace("  host: redis.staging", "  hots: redis.staging"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'redis:')}: redis.host: required key is missing",
+            f"{STAGING}:{line_of(t, 'hots:')}: redis.hots: unknown key; did you mean 'host'?",
+        ],
+    ),
+    Case(
+        "unknown key with no near name",
+        lambda t: t + "colour: blue\n",
+        lambda t: [f"{STAGING}:{line_of(t, 'colour')}: colour: unknown key"],
+    ),
+    Case(
+        "missing required key",
+        replace("log_level: INFO\n", ""),
+        lambda t: [f"{STAGING}:1: log_level: required key is missing"],
+    ),
+    Case(
+        "duplicate key",
+        replace("  partitions: 6\n", "  partitions: 6\n  partitions: 8\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'partitions: 8')}: kafka.partitions: duplicate key "
+            f"(first defined on line {line_of(t, 'partitions: 6')})"
+        ],
+    ),
+    Case(
+        "YAML syntax error",
+        replace("  bucket: mantis-staging\n", "  bucket: [mantis-staging\n"),
+        lambda t: [
+            # PyYAML notices at the next key; the message says where the bracket opened.
+            f"{STAGING}:{line_of(t, 'mlflow:')}: invalid YAML: did not find expected ',' or ']' "
+            f"(while parsing a flow sequence started on line {line_of(t, 'bucket: [')})"
+        ],
+    ),
+    Case(
+        "empty file",
+        lambda t: "",
+        lambda t: [f"{STAGING}:1: the profile is empty; expected a mapping of settings"],
+    ),
+    Case(
+        "only comments",
+        lambda t: "# nothing yet\n",
+        lambda t: [f"{STAGING}:1: the profile is empty; expected a mapping of settings"],
+    ),
+    Case(
+        "a list instead of a mapping",
+        lambda t: "- log_level: INFO\n",
+        lambda t: [f"{STAGING}:1: the profile must be a mapping of settings, not a list"],
+    ),
+    Case(
+        "extends a missing profile",
+        replace("extends: _base\n", "extends: _bsae\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'extends')}: extends: no profile named '_bsae' in profiles/"
+        ],
+    ),
+    Case(
+        "extends a path",
+        replace("extends: _base\n", "extends: ../_base\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'extends')}: extends: must name another profile in profiles/, "
+            "such as '_base'"
+        ],
+    ),
+    Case(
+        "extends itself",
+        replace("extends: _base\n", "extends: staging\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'extends')}: extends: circular extends: staging -> staging"
+        ],
+    ),
+    Case(
+        "value no .env spelling can carry",
+        replace("  password: <CHANGE_ME_REDIS_PASSWORD>\n", '  password: "it\'s $5"\n'),
+        lambda t: [
+            f"{STAGING}:{line_of(t, '$5')}: redis.password: cannot be written to .env (REDIS_PASSWORD): "
+            "contains a single quote and '$', which no quoting style of bash, python-dotenv and "
+            "docker compose reads alike"
+        ],
+    ),
+    Case(
+        "malformed host",
+        replace("  host: mlflow.staging.mantis.internal\n", "  host: mlflow staging\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'mlflow staging')}: mlflow.host: must be a host name like db.example.com"
+        ],
+    ),
+    Case(
+        "bootstrap server without a port",
+        replace(
+            "    - kafka-1.staging.mantis.internal:9092\n",
+            "    - kafka-1.staging.mantis.internal\n",
+        ),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'kafka-1')}: kafka.bootstrap_servers[1]: must be host:port, "
+            "like kafka-0.example.com:9092"
+        ],
+    ),
+    Case(
+        "several problems at once, in file order",
+        lambda t: replace("  workers: 8\n", "  workers: -1\n")(
+            replace("log_level: INFO\n", "log_level: 3\n")(t)
+        ),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'log_level')}: log_level: must be of string type "
+            "(put it in quotes to keep it as text)",
+            f"{STAGING}:{line_of(t, 'workers')}: performance.workers: must be at least 1",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+@pytest.mark.parametrize("command", ["validate", "render"])
+def test_broken_profile_is_reported_exactly_and_writes_nothing(
+    case: Case, command: str, project: Path, cli: CliRun
+) -> None:
+    profile = project / STAGING
+    edited = case.edit(profile.read_text())
+    profile.write_text(edited)
+
+    result = cli(command, "staging")
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == case.expected(edited)
+    assert result.stdout == ""
+    assert not (project / "rendered").exists() or list((project / "rendered").iterdir()) == []
+
+
+def test_circular_extends_through_partials_names_the_cycle(project: Path, cli: CliRun) -> None:
+    (project / "profiles/_loop.yaml").write_text("extends: _base\n")
+    base = project / "profiles/_base.yaml"
+    base.write_text("extends: _loop\n" + base.read_text())
+    (project / STAGING).write_text(
+        (project / STAGING).read_text().replace("extends: _base", "extends: _loop")
+    )
+
+    result = cli("validate", "staging")
+
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == "profiles/_base.yaml:1: extends: circular extends: staging -> _loop -> _base -> _loop\n"
+    )
+
+
+def test_a_problem_in_the_base_profile_names_the_base_file(project: Path, cli: CliRun) -> None:
+    base = project / "profiles/_base.yaml"
+    text = base.read_text().replace("  port: 6379\n", "  port: redis\n")
+    base.write_text(text)
+
+    result = cli("validate", "staging")
+
+    assert (
+        result.stderr
+        == f"profiles/_base.yaml:{line_of(text, 'port: redis')}: redis.port: must be of integer type\n"
+    )
+
+
+def test_file_that_is_not_utf8_names_the_line(project: Path, cli: CliRun) -> None:
+    (project / STAGING).write_bytes(b"extends: _base\nlog_level: \xff\n")
+
+    result = cli("validate", "staging")
+
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"{STAGING}:2: not UTF-8 text (invalid start byte)\n",
+    )
+
+
+def test_failed_render_keeps_the_previous_output_byte_for_byte(project: Path, cli: CliRun) -> None:
+    assert cli("render", "staging").exit_code == 0
+    out = project / "rendered"
+    before = {
+        path: (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in out.rglob("*")
+        if path.is_file()
+    }
+    (project / STAGING).write_text("extends: _base\nlog_level: LOUD\n")
+
+    result = cli("render", "staging")
+
+    assert result.exit_code == 1
+    after = {
+        path: (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in out.rglob("*")
+        if path.is_file()
+    }
+    assert after == before
+    assert sorted(path.name for path in out.iterdir()) == ["staging"]  # no temporary folder left
+
+
+def test_one_broken_environment_does_not_stop_the_others(project: Path, cli: CliRun) -> None:
+    (project / STAGING).write_text("extends: _base\n")
+
+    result = cli("render", "--all")
+
+    assert result.exit_code == 1
+    assert sorted(path.name for path in (project / "rendered").iterdir()) == [
+        "development",
+        "production",
+    ]
+    assert result.stdout.splitlines() == [
+        f"development: wrote 5 files to {project / 'rendered/development'}",
+        f"production: wrote 5 files to {project / 'rendered/production'}",
+    ]
+    assert result.stderr.splitlines()[0] == f"{STAGING}:1: debug: required key is missing"

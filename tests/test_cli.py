@@ -1,0 +1,203 @@
+"""The command line: commands, exit statuses, and where files go."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mantis_render.cli import main
+
+from .conftest import CliRun
+
+
+def test_list_prints_environments_without_partials(cli: CliRun) -> None:
+    result = cli("list")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "development\nproduction\nstaging\n",
+        "",
+    )
+
+
+def test_validate_checks_every_environment_when_none_is_named(cli: CliRun, project: Path) -> None:
+    result = cli("validate")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "development: valid\nproduction: valid\nstaging: valid\n",
+    )
+    assert not (project / "rendered").exists()
+
+
+def test_render_writes_each_environment_to_its_folder(cli: CliRun, project: Path) -> None:
+    result = cli("render", "staging", "development")
+    assert result.exit_code == 0
+    assert result.stdout == (
+        f"staging: wrote 5 files to {project / 'rendered/staging'}\n"
+        f"development: wrote 5 files to {project / 'rendered/development'}\n"
+    )
+    assert sorted(path.name for path in (project / "rendered").iterdir()) == [
+        "development",
+        "staging",
+    ]
+
+
+def test_render_out_puts_nothing_outside_the_chosen_folder(
+    cli: CliRun, project: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "elsewhere"
+    before = sorted(project.rglob("*"))
+    assert cli("render", "--all", "--out", str(out)).exit_code == 0
+    assert sorted(project.rglob("*")) == before
+    assert sorted(path.name for path in out.iterdir()) == ["development", "production", "staging"]
+
+
+def test_dotenv_is_private_and_other_files_are_readable(cli: CliRun, project: Path) -> None:
+    cli("render", "development")
+    folder = project / "rendered/development"
+    assert stat.S_IMODE((folder / ".env").stat().st_mode) == 0o600
+    assert stat.S_IMODE((folder / "k8s/configmap.yaml").stat().st_mode) == 0o644
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+
+
+def test_rerender_replaces_files_a_render_no_longer_produces(cli: CliRun, project: Path) -> None:
+    cli("render", "staging")
+    stray = project / "rendered/staging/k8s/old.yaml"
+    stray.write_text("kind: Old\n")
+    cli("render", "staging")
+    assert not stray.exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["render", "qa"],
+            "Invalid value for ENV: no profile for environment 'qa' in profiles/ "
+            "(known: development, production, staging)",
+        ),
+        (
+            ["render", "../staging"],
+            "Invalid value for ENV: '../staging' is not an environment name: an "
+            "environment name is lowercase letters, digits and '-' (at most 56), "
+            "and a partial profile's name starts with '_'",
+        ),
+        (
+            ["validate", "/etc/passwd"],
+            "Invalid value for ENV: '/etc/passwd' is not an environment name: an "
+            "environment name is lowercase letters, digits and '-' (at most 56), "
+            "and a partial profile's name starts with '_'",
+        ),
+        (
+            ["render", "_base"],
+            "Invalid value for ENV: '_base' is not an environment name: an environment "
+            "name is lowercase letters, digits and '-' (at most 56), and a partial "
+            "profile's name starts with '_'",
+        ),
+        (["render"], "name at least one environment, or pass --all"),
+        (["render", "--all", "staging"], "give environment names or --all, not both"),
+        (["frobnicate"], "No such command 'frobnicate'."),
+    ],
+)
+def test_usage_errors_exit_2_with_one_clear_line(
+    cli: CliRun, project: Path, arguments: list[str], message: str
+) -> None:
+    result = cli(*arguments)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == f"Error: {message}"
+    assert "Traceback" not in result.output
+    assert not (project / "rendered").exists()
+
+
+@pytest.mark.parametrize("command", [[], ["render"], ["validate"], ["list"]])
+def test_help_everywhere(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"Usage: main {' '.join(command)}".rstrip() + " ")
+
+
+def test_main_help_documents_exit_statuses() -> None:
+    assert (
+        "Exit status: 0 success, 1 invalid input, 2 usage error."
+        in CliRunner().invoke(main, ["--help"]).stdout
+    )
+
+
+def test_unwritable_output_is_one_line_and_exit_1(cli: CliRun, project: Path) -> None:
+    (project / "rendered").write_text("a file where the output folder should be")
+    result = cli("render", "staging")
+    assert result.exit_code == 1
+    assert result.stderr == f"{project / 'rendered'}: cannot write: File exists\n"
+
+
+def test_no_profiles_folder_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--root", str(tmp_path), "validate"])
+    assert result.exit_code == 2
+    assert (
+        result.stderr.splitlines()[-1]
+        == f"Error: no environment profiles in {tmp_path / 'profiles'}"
+    )
+
+
+def test_missing_templates_folder_is_reported(cli: CliRun, project: Path) -> None:
+    shutil.rmtree(project / "templates")
+    result = cli("validate", "staging")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "templates/: no templates folder here; run from the project root or pass --root\n",
+    )
+
+
+def test_a_broken_template_names_the_template_and_line(cli: CliRun, project: Path) -> None:
+    template = project / "templates/k8s/configmap.yaml.j2"
+    template.write_text(
+        template.read_text().replace("{{ namespace | yaml }}", "{{ namespcae | yaml }}")
+    )
+    result = cli("render", "staging")
+    assert result.exit_code == 1
+    assert result.stderr == "templates/k8s/configmap.yaml.j2:7: 'namespcae' is undefined\n"
+    assert not (project / "rendered/staging").exists()
+
+
+def test_a_template_that_renders_invalid_yaml_is_caught_before_writing(
+    cli: CliRun, project: Path
+) -> None:
+    template = project / "templates/k8s/secret.yaml.j2"
+    template.write_text(template.read_text().replace("type: Opaque", "type: [Opaque"))
+    result = cli("render", "staging")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("rendered/staging/k8s/secret.yaml:")
+    assert "rendered YAML does not parse" in result.stderr
+    assert not (project / "rendered/staging").exists()
+
+
+def _run_as_user(arguments: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        arguments, cwd=cwd, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}
+    )
+
+
+def test_installed_console_script_renders_from_the_current_directory(project: Path) -> None:
+    script = shutil.which("mantis-render", path=str(Path(sys.executable).parent))
+    assert script, "mantis-render console script is not installed beside this Python"
+    result = _run_as_user([script, "render", "development"], cwd=project)
+    assert (result.returncode, result.stdout) == (
+        0,
+        "development: wrote 5 files to rendered/development\n",
+    )
+    assert (project / "rendered/development/.env").is_file()
+
+
+def test_python_dash_m_runs_the_cli_and_user_mistakes_print_no_traceback(project: Path) -> None:
+    result = _run_as_user([sys.executable, "-m", "mantis_render", "validate", "nope"], cwd=project)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        "Error: Invalid value for ENV: no profile for environment 'nope'"
+    )
