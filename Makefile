@@ -24,7 +24,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed-test
 	touch $@
 
 render: $(VENV)/.installed
-	$(BIN)/mantis-render render $(if $(ENV),$(ENV),--all)
+	$(BIN)/mantis-render render $(RENDER_FLAGS) $(if $(ENV),$(ENV),--all)
 
 validate: $(VENV)/.installed
 	$(BIN)/mantis-render validate $(ENV)

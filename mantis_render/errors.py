@@ -35,6 +35,10 @@ class ProfileError(MantisRenderError):
     """A profile cannot be loaded or does not match the schema."""
 
 
+class SecretError(MantisRenderError):
+    """A secret reference could not be resolved (the messages never hold a secret value)."""
+
+
 class RenderError(MantisRenderError):
     """A template failed, or a value cannot be written exactly in some output format."""
 

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from .errors import MantisRenderError, Problem, ProfileError
+from .audit import SecretAge, audit_rotation
+from .errors import MantisRenderError, Problem, ProfileError, SecretError
 from .profiles import Profile, ProfileSet
-from .render import Renderer
+from .render import Renderer, outputs_for
+from .resolution import resolve_secrets
 from .schema import validate_profile
+from .secrets import VaultNotConfigured, VaultReader, VaultSettings
 from .variables import Variable, environment_variables
 from .verify import verify_rendered
 
 DEFAULT_OUTPUT = "rendered"
+VAULT_HELP = "set VAULT_ADDR, and VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID"
 
 
 @dataclass(frozen=True)
 class RenderedEnvironment:
-    """Everything one environment renders to, held in memory until it is written."""
+    """Everything one environment renders to, held in memory until it is written.
+
+    ``notes`` say what was deliberately left out (such as a .env that needs Vault).
+    """
 
     profile: Profile
     variables: list[Variable]
     files: dict[str, str]
+    notes: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -43,22 +53,63 @@ class Project:
     def templates_dir(self) -> Path:
         return self.root / "templates"
 
-    def build(self, name: str) -> RenderedEnvironment:
-        """Load, validate, render and verify one environment, in memory.
+    def build(self, name: str, environ: Mapping[str, str] | None = None) -> RenderedEnvironment:
+        """Load, validate, resolve secrets, render and verify one environment, in memory.
 
-        Raises UnknownEnvironmentError for a name with no profile, and MantisRenderError (with
-        every problem found) for a profile or template that cannot produce correct output.
+        With ``environ`` (the process environment), secret references are resolved and the .env
+        is rendered once all of them are; without it, nothing but the profiles is read and the
+        .env is rendered only if the profile holds no reference. Raises UnknownEnvironmentError
+        for a name with no profile, and MantisRenderError with every problem found.
         """
+        profile = self.load_valid(name)
+        variables = environment_variables(profile)
+        notes = []
+        if environ is not None:
+            resolution = resolve_secrets(profile, variables, environ, self.root)
+            if resolution.problems:
+                raise SecretError(resolution.problems)
+            variables = resolution.variables
+            if resolution.vault_not_configured:
+                notes.append(f".env not written: its Vault references need Vault ({VAULT_HELP})")
+        elif any(variable.value is None for variable in variables):
+            notes.append(".env not written: secrets were not resolved (--no-resolve)")
+        local_only = [variable.name for variable in variables if variable.source in ("env", "file")]
+        if local_only:
+            notes.append(
+                f"not in the Kubernetes output (env/file references): {', '.join(local_only)}"
+            )
+        complete = all(variable.value is not None for variable in variables)
+        files = self._get_renderer().render(profile, variables, outputs_for(variables, complete))
+        problems = verify_rendered(files, f"{DEFAULT_OUTPUT}/{name}/")
+        if problems:
+            raise MantisRenderError(problems)
+        return RenderedEnvironment(profile, variables, files, notes)
+
+    def load_valid(self, name: str) -> Profile:
+        """The merged profile of ``name``, or ProfileError with every schema problem."""
         profile = self.profiles.load(name)
         problems = validate_profile(profile)
         if problems:
             raise ProfileError(problems)
-        variables = environment_variables(profile)
-        files = self._get_renderer().render(profile, variables)
-        problems = verify_rendered(files, f"{DEFAULT_OUTPUT}/{name}/")
-        if problems:
-            raise MantisRenderError(problems)
-        return RenderedEnvironment(profile, variables, files)
+        return profile
+
+    def audit(
+        self, name: str, environ: Mapping[str, str], as_of: datetime
+    ) -> tuple[list[SecretAge], list[Problem]]:
+        """The rotation audit of an environment's secrets, read from Vault metadata."""
+        profile = self.load_valid(name)
+        try:
+            settings = VaultSettings.from_environment(
+                environ, profile.data["secrets"]["vault_mount"]
+            )
+        except VaultNotConfigured:
+            return [], [Problem(profile.file, 0, "", f"the audit reads Vault: {VAULT_HELP}")]
+        return audit_rotation(profile, environment_variables(profile), VaultReader(settings), as_of)
+
+    def env_template(self, name: str) -> str:
+        """The .env.template form of an environment: no secret store is contacted."""
+        profile = self.load_valid(name)
+        return self._get_renderer().render_env_template(profile, environment_variables(profile))
 
     def _get_renderer(self) -> Renderer:
         if self._renderer is None:

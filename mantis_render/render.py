@@ -15,13 +15,35 @@ from .variables import Variable
 from .yaml_source import format_key_path
 
 # Output path inside rendered/<env>/ -> template inside templates/.
-OUTPUTS: dict[str, str] = {
-    ".env": "dotenv.j2",
+DOTENV = ".env"
+EXTERNAL_SECRET = "k8s/externalsecret.yaml"
+LITERAL_SECRET = "k8s/secret.yaml"
+TEMPLATES: dict[str, str] = {
+    DOTENV: "dotenv.j2",
+    ".env.example": "dotenv.example.j2",
     "docker-compose.override.yml": "docker-compose.override.yml.j2",
     "k8s/configmap.yaml": "k8s/configmap.yaml.j2",
-    "k8s/secret.yaml": "k8s/secret.yaml.j2",
+    EXTERNAL_SECRET: "k8s/externalsecret.yaml.j2",
+    LITERAL_SECRET: "k8s/secret.yaml.j2",
     "k8s/kustomization.yaml": "k8s/kustomization.yaml.j2",
 }
+# Files that hold resolved secret values: never committed, readable by their owner only.
+PRIVATE_OUTPUTS = frozenset({DOTENV})
+ENV_TEMPLATE = "dotenv.template.j2"
+
+
+def outputs_for(variables: list[Variable], with_dotenv: bool) -> list[str]:
+    """The files an environment renders to: Kubernetes gets an ExternalSecret for Vault
+    references and a plain Secret for literal secrets; .env only once every secret is resolved.
+    """
+    sources = {variable.source for variable in variables}
+    return [
+        output
+        for output in TEMPLATES
+        if (output != DOTENV or with_dotenv)
+        and (output != EXTERNAL_SECRET or "vault" in sources)
+        and (output != LITERAL_SECRET or "literal" in sources)
+    ]
 
 
 def make_jinja_environment(templates_dir: Path) -> jinja2.Environment:
@@ -45,14 +67,30 @@ class Renderer:
         self._jinja = make_jinja_environment(templates_dir)
         self._display_prefix = display_prefix
 
-    def render(self, profile: Profile, variables: list[Variable]) -> dict[str, str]:
-        """``{output path: text}`` for every output, or RenderError listing every problem."""
+    def render(
+        self, profile: Profile, variables: list[Variable], outputs: list[str]
+    ) -> dict[str, str]:
+        """``{output path: text}`` for ``outputs``, or RenderError listing every problem."""
+        templates = {output: TEMPLATES[output] for output in outputs}
+        return self._render_templates(profile, variables, templates, outputs)
+
+    def render_env_template(self, profile: Profile, variables: list[Variable]) -> str:
+        """The guide's .env.template form: every key, each secret as a visible placeholder."""
+        return self._render_templates(profile, variables, {"": ENV_TEMPLATE}, [])[""]
+
+    def _render_templates(
+        self,
+        profile: Profile,
+        variables: list[Variable],
+        templates: dict[str, str],
+        outputs: list[str],
+    ) -> dict[str, str]:
         problems = _unwritable_values(profile, variables)
         if problems:
             raise RenderError(problems)
-        context = _context(profile, variables)
+        context = _context(profile, variables, outputs)
         files: dict[str, str] = {}
-        for output, template_name in OUTPUTS.items():
+        for output, template_name in templates.items():
             try:
                 files[output] = self._jinja.get_template(template_name).render(context)
             except (jinja2.TemplateError, UnrepresentableValue) as error:
@@ -72,13 +110,16 @@ class Renderer:
         return Problem(self._display_prefix + name, line, "", message)
 
 
-def _context(profile: Profile, variables: list[Variable]) -> dict[str, Any]:
+def _context(profile: Profile, variables: list[Variable], outputs: list[str]) -> dict[str, Any]:
     return {
         "environment": profile.name,
         "namespace": f"mantis-{profile.name}",
         "sources": profile.sources,
         "profile": profile.data,
         "variables": variables,
+        "kubernetes_files": [
+            output.removeprefix("k8s/") for output in outputs if output.startswith("k8s/")
+        ],
     }
 
 
@@ -86,6 +127,8 @@ def _unwritable_values(profile: Profile, variables: list[Variable]) -> list[Prob
     """Check every variable against every format up front, so that all problems are reported."""
     problems = []
     for variable in variables:
+        if variable.value is None:  # an unresolved reference: nothing of it is written
+            continue
         for format_name, quote in ((".env", quote_dotenv), ("YAML", quote_yaml)):
             try:
                 quote(variable.value)

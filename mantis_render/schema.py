@@ -9,6 +9,7 @@ read them from here.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -18,8 +19,12 @@ from cerberus import errors as cerberus_errors
 
 from .errors import Problem
 from .profiles import Location, Profile
+from .secrets import VAULT_PATH, reference_problem
 from .yaml_source import KeyPath, format_key_path
 
+# The kind of environment sets the rules: literal secrets and placeholders are for development.
+TIERS = ["development", "staging", "production"]
+LITERAL_SECRETS_TIER = "development"
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 MONITORING_LEVELS = ["off", "optional", "recommended", "required"]
 ALERTING_CHANNELS = ["email", "pagerduty", "slack"]
@@ -27,10 +32,14 @@ ALERTING_CHANNELS = ["email", "pagerduty", "slack"]
 SECRET_KINDS = ["database-password", "api-key", "jwt-secret", "admin-password"]
 
 HOST_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
+KUBERNETES_NAME = r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?"
+GO_DURATION = r"(?:[0-9]+(?:ns|us|ms|s|m|h))+"
+# `<CHANGE_ME_POSTGRES_PASSWORD>`, `<VAULT_SECRET>` and the like, left from a hand-kept template.
+PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*(?::[^>]*)?>")
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 
 
-def _setting(kind: str, env: str, description: str, **rules: Any) -> dict[str, Any]:
+def _setting(kind: str | list[str], env: str, description: str, **rules: Any) -> dict[str, Any]:
     return {
         "type": kind,
         "required": True,
@@ -62,9 +71,15 @@ def _flag(env: str, description: str) -> dict[str, Any]:
 
 
 def _secret(env: str, description: str, kind: str) -> dict[str, Any]:
-    rules = _text(env, description)
+    """A literal text (development only) or a reference: see mantis_render.secrets."""
+    rules = _setting(["string", "dict"], env, description, empty=False, check_with="secret")
     rules["meta"]["secret"] = kind
     return rules
+
+
+def _plain(kind: str, description: str, **rules: Any) -> dict[str, Any]:
+    """A setting that is not an environment variable."""
+    return {"type": kind, "required": True, "meta": {"description": description}, **rules}
 
 
 def _section(description: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +134,26 @@ def _service(env: str, description: str) -> dict[str, Any]:
 
 # The order here is the order of the variables in every output.
 PROFILE_SCHEMA: dict[str, Any] = {
+    "tier": _plain("string", "Kind of environment: sets which rules apply", allowed=TIERS),
+    "secrets": _section(
+        "Where secret references point",
+        {
+            "vault_mount": _plain(
+                "string", "Vault KV v2 mount (the secret store's path)", regex=VAULT_PATH.pattern
+            ),
+            "store_kind": _plain(
+                "string",
+                "Kind of the External Secrets store",
+                allowed=["ClusterSecretStore", "SecretStore"],
+            ),
+            "store_name": _plain(
+                "string", "Name of the External Secrets store", regex=KUBERNETES_NAME
+            ),
+            "refresh_interval": _plain(
+                "string", "How often External Secrets re-reads Vault (like 1h)", regex=GO_DURATION
+            ),
+        },
+    ),
     "log_level": _text("LOG_LEVEL", "Logging level", allowed=LOG_LEVELS),
     "debug": _flag("DEBUG", "Debug mode"),
     "enable_mock_data": _flag("ENABLE_MOCK_DATA", "Generate mock sensor data"),
@@ -301,6 +336,21 @@ class _ProfileValidator(cerberus.Validator):  # type: ignore[misc]
         "number": cerberus.TypeDefinition("number", (int, float), (bool,)),
     }
 
+    def _check_with_secret(self, field: str, value: Any) -> None:
+        if isinstance(value, dict):
+            problem = reference_problem(value)
+            if problem:
+                self._error(field, problem)
+        elif self.root_document.get("tier", LITERAL_SECRETS_TIER) != LITERAL_SECRETS_TIER and not (
+            isinstance(value, str)
+            and PLACEHOLDER.search(value)  # reported as a placeholder instead
+        ):
+            self._error(
+                field,
+                f"a literal secret is allowed in the {LITERAL_SECRETS_TIER} tier only; "
+                "use a reference like {vault: mantis/<env>/<service>, key: password}",
+            )
+
 
 class _LeafErrors(cerberus_errors.BaseErrorHandler):  # type: ignore[misc]
     """Hands back cerberus's errors as a flat list of leaf errors, each with its document path."""
@@ -323,9 +373,38 @@ _VALIDATOR = _ProfileValidator(PROFILE_SCHEMA, error_handler=_LeafErrors)
 
 def validate_profile(profile: Profile) -> list[Problem]:
     """Every way ``profile`` breaks the schema, one problem each, sorted by file and line."""
-    if _VALIDATOR.validate(profile.data):
-        return []
-    return sorted(_to_problem(error, profile) for error in _VALIDATOR.errors)
+    problems = (
+        []
+        if _VALIDATOR.validate(profile.data)
+        else [_to_problem(e, profile) for e in _VALIDATOR.errors]
+    )
+    tier = profile.data.get("tier")
+    if tier in TIERS and tier != LITERAL_SECRETS_TIER:
+        problems += _placeholders(profile, tier)
+    return sorted(problems)
+
+
+def _placeholders(profile: Profile, tier: str) -> list[Problem]:
+    """Placeholders left in a profile whose tier needs real values."""
+    secret_paths = {setting.path for setting in settings() if setting.secret_kind}
+    problems = []
+    stack: list[tuple[KeyPath, Any]] = [((), profile.data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(((*path, key), item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*path, index), item) for index, item in enumerate(value))
+        elif isinstance(value, str) and PLACEHOLDER.search(value):
+            location = profile.locations[path]
+            shown = (
+                "holds a placeholder"
+                if path in secret_paths
+                else f"holds the placeholder {value!r}"
+            )
+            message = f"{shown}; a {tier} profile needs the real value (for a secret, a reference)"
+            problems.append(Problem(location.file, location.line, format_key_path(path), message))
+    return problems
 
 
 def _to_problem(error: Any, profile: Profile) -> Problem:
@@ -367,6 +446,8 @@ def _message(error: Any, path: KeyPath) -> str:
     if code == cerberus_errors.REQUIRED_FIELD.code:
         return "required key is missing"
     if code == cerberus_errors.BAD_TYPE.code:
+        if secret:
+            return "must be a text (a literal secret) or a secret reference like {vault: PATH, key: KEY}"  # noqa: E501
         hint = ""
         if constraint == "string" and isinstance(error.value, bool | int | float):
             hint = " (put it in quotes to keep it as text)"

@@ -3,28 +3,46 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .profiles import Profile
 from .schema import settings
+from .secrets import EnvReference, FileReference, SecretReference, VaultReference, parse_reference
 from .yaml_source import KeyPath
 
 ENVIRONMENT_VARIABLE = "ENVIRONMENT"
 
+# Where a variable's value comes from: written in the profile, or fetched through a reference.
+Source = Literal["setting", "literal", "vault", "env", "file"]
+
 
 @dataclass(frozen=True)
 class Variable:
-    """One ``NAME=value``; ``path`` is None for a value derived from the profile's file name."""
+    """One ``NAME=value``; ``path`` is None for a value derived from the profile's file name.
+
+    A secret given by reference has no ``value`` until it is resolved.
+    """
 
     name: str
-    value: str
+    value: str | None
     description: str
     secret_kind: str | None = None
     path: KeyPath | None = None
+    reference: SecretReference | None = None
 
     @property
     def secret(self) -> bool:
         return self.secret_kind is not None
+
+    @property
+    def source(self) -> Source:
+        if isinstance(self.reference, VaultReference):
+            return "vault"
+        if isinstance(self.reference, EnvReference):
+            return "env"
+        if isinstance(self.reference, FileReference):
+            return "file"
+        return "literal" if self.secret else "setting"
 
 
 def environment_variables(profile: Profile) -> list[Variable]:
@@ -34,9 +52,11 @@ def environment_variables(profile: Profile) -> list[Variable]:
     ]
     for setting in settings():
         value = _value_at(profile.data, setting.path)
+        reference = parse_reference(value) if isinstance(value, dict) else None
+        text = None if reference else as_text(value)
         variables.append(
             Variable(
-                setting.env, as_text(value), setting.description, setting.secret_kind, setting.path
+                setting.env, text, setting.description, setting.secret_kind, setting.path, reference
             )
         )
     return variables

@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 
 from .errors import Problem
+from .yaml_source import describe_yaml_error
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -17,14 +18,10 @@ def verify_rendered(files: dict[str, str], display_prefix: str) -> list[Problem]
             try:
                 yaml.safe_load(text)
             except yaml.MarkedYAMLError as error:
-                mark = error.problem_mark
-                line = mark.line + 1 if mark else 0
+                line, reason = describe_yaml_error(error)
                 problems.append(
                     Problem(
-                        display_prefix + path,
-                        line,
-                        "",
-                        f"rendered YAML does not parse: {error.problem}",
+                        display_prefix + path, line, "", f"rendered YAML does not parse: {reason}"
                     )
                 )
     return problems

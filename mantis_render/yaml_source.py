@@ -65,16 +65,7 @@ def parse_yaml(text: str, display_name: str) -> ParsedYaml:
     try:
         root = yaml.compose(text, Loader=_CoreSchemaLoader)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 0
-        reason = error.problem or error.context or "not valid YAML"
-        if error.context and error.problem and not error.context.startswith("while"):
-            reason = (
-                f"{error.context}, {error.problem}"  # e.g. "expected a single document, but ..."
-            )
-        elif error.context and error.context_mark and error.context_mark.line + 1 != line:
-            # PyYAML notices an unclosed bracket or quote later on; say where it began.
-            reason += f" ({error.context} started on line {error.context_mark.line + 1})"
+        line, reason = describe_yaml_error(error)
         raise YamlProblems([Problem(display_name, line, "", f"invalid YAML: {reason}")]) from None
     except yaml.YAMLError as error:  # e.g. a character YAML does not allow
         raise YamlProblems([Problem(display_name, 0, "", f"invalid YAML: {error}")]) from None
@@ -85,6 +76,19 @@ def parse_yaml(text: str, display_name: str) -> ParsedYaml:
     if builder.problems:
         raise YamlProblems(builder.problems)
     return ParsedYaml(data, builder.lines)
+
+
+def describe_yaml_error(error: yaml.MarkedYAMLError) -> tuple[int, str]:
+    """The 1-based line and a one-line reason for a YAML syntax error."""
+    mark = error.problem_mark or error.context_mark
+    line = mark.line + 1 if mark else 0
+    reason = error.problem or error.context or "not valid YAML"
+    if error.context and error.problem and not error.context.startswith("while"):
+        reason = f"{error.context}, {error.problem}"  # e.g. "expected a single document, but ..."
+    elif error.context and error.context_mark and error.context_mark.line + 1 != line:
+        # PyYAML notices an unclosed bracket or quote later on; say where it began.
+        reason += f" ({error.context} started on line {error.context_mark.line + 1})"
+    return line, reason
 
 
 def format_key_path(path: KeyPath) -> str:

@@ -20,10 +20,11 @@ esac
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+# --require-env: fail rather than install a .env this run did not write (e.g. Vault unreachable).
 if [ -n "${MANTIS_RENDER:-}" ]; then
-  $MANTIS_RENDER render "$env_name"
+  $MANTIS_RENDER render --require-env "$env_name"
 else
-  make --no-print-directory render ENV="$env_name"
+  make --no-print-directory render ENV="$env_name" RENDER_FLAGS=--require-env
 fi
 
 rendered="rendered/$env_name/.env"
