@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,14 @@ def read_with_compose(env_file: Path) -> dict[str, str]:
     `docker compose config` prints a model meant to be read again, so every `$` of a value comes
     out doubled (`$$`); undoing that gives the value the container sees.
     """
-    compose_file = env_file.parent / "probe-compose.yml"
-    compose_file.write_text(
-        f"services:\n  probe:\n    image: busybox\n    env_file: [{env_file.name}]\n"
-    )
-    model = compose_config(env_file.parent, [compose_file])
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        shutil.copyfile(env_file, folder / "probe.env")
+        compose_file = folder / "compose.yml"
+        compose_file.write_text(
+            "services:\n  probe:\n    image: busybox\n    env_file: [probe.env]\n"
+        )
+        model = compose_config(folder, [compose_file])
     environment = model["services"]["probe"].get("environment", {})
     return {name: value.replace("$$", "$") for name, value in environment.items()}
 

@@ -40,9 +40,9 @@ CASES = [
     ),
     Case(
         "number where text is expected",
-        replace("  password: <CHANGE_ME_REDIS_PASSWORD>\n", "  password: 12345\n"),
+        replace("  group_id: mantis-staging-consumer\n", "  group_id: 12345\n"),
         lambda t: [
-            f"{STAGING}:{line_of(t, 'password: 12345')}: redis.password: must be of string type "
+            f"{STAGING}:{line_of(t, 'group_id: 12345')}: kafka.group_id: must be of string type "
             "(put it in quotes to keep it as text)"
         ],
     ),
@@ -155,11 +155,104 @@ CASES = [
     ),
     Case(
         "value no .env spelling can carry",
-        replace("  password: <CHANGE_ME_REDIS_PASSWORD>\n", '  password: "it\'s $5"\n'),
+        replace("minio:\n", 'minio:\n  access_key: "it\'s $5"\n'),
         lambda t: [
-            f"{STAGING}:{line_of(t, '$5')}: redis.password: cannot be written to .env (REDIS_PASSWORD): "
+            f"{STAGING}:{line_of(t, '$5')}: minio.access_key: cannot be written to .env (MINIO_ACCESS_KEY): "
             "contains a single quote and '$', which no quoting style of bash, python-dotenv and "
             "docker compose reads alike"
+        ],
+    ),
+    Case(
+        "literal secret outside development",
+        replace("{vault: mantis/staging/redis, key: password}", "hunter2"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'hunter2')}: redis.password: a literal secret is allowed in the "
+            "development tier only; use a reference like {vault: mantis/<env>/<service>, key: password}"
+        ],
+    ),
+    Case(
+        "placeholder secret outside development",
+        replace("{vault: mantis/staging/redis, key: password}", "<CHANGE_ME_REDIS_PASSWORD>"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'CHANGE_ME')}: redis.password: holds a placeholder; a staging profile "
+            "needs the real value (for a secret, a reference)"
+        ],
+    ),
+    Case(
+        "placeholder setting outside development",
+        replace("minio:\n", "minio:\n  access_key: <VAULT_SECRET>\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'VAULT_SECRET')}: minio.access_key: holds the placeholder "
+            "'<VAULT_SECRET>'; a staging profile needs the real value (for a secret, a reference)"
+        ],
+    ),
+    Case(
+        "typo in a secret reference",
+        replace(
+            "{vault: mantis/staging/redis, key: password}",
+            "{vualt: mantis/staging/redis, key: password}",
+        ),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'vualt')}: redis.password: unknown key 'vualt' in a secret reference; "
+            "did you mean 'vault'?"
+        ],
+    ),
+    Case(
+        "vault reference without a key",
+        replace("{vault: mantis/staging/redis, key: password}", "{vault: mantis/staging/redis}"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'staging/redis')}: redis.password: a vault reference needs 'key': "
+            "the field of the secret to read"
+        ],
+    ),
+    Case(
+        "two sources in one reference",
+        replace(
+            "{vault: mantis/staging/redis, key: password}",
+            "{vault: mantis/staging/redis, env: REDIS_PASSWORD}",
+        ),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'staging/redis')}: redis.password: a secret reference is exactly one of "
+            "{vault: PATH, key: KEY}, {env: NAME} or {file: PATH}"
+        ],
+    ),
+    Case(
+        "vault path that climbs",
+        replace(
+            "{vault: mantis/staging/redis, key: password}",
+            "{vault: mantis/../prod/redis, key: password}",
+        ),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'prod/redis')}: redis.password: 'vault' must be a path inside the KV mount, "
+            "like mantis/staging/postgres"
+        ],
+    ),
+    Case(
+        "env reference that is not a variable name",
+        replace("{vault: mantis/staging/redis, key: password}", "{env: redis-password}"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'redis-password')}: redis.password: 'env' must be an environment "
+            "variable name, like MANTIS_POSTGRES_PASSWORD"
+        ],
+    ),
+    Case(
+        "secret given as a list",
+        replace("{vault: mantis/staging/redis, key: password}", "[mantis, staging]"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, '[mantis, staging]')}: redis.password: must be a text (a literal secret) "
+            "or a secret reference like {vault: PATH, key: KEY}"
+        ],
+    ),
+    Case(
+        "missing tier",
+        replace("tier: staging\n", ""),
+        lambda t: [f"{STAGING}:1: tier: required key is missing"],
+    ),
+    Case(
+        "unknown tier",
+        replace("tier: staging\n", "tier: prod\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'tier')}: tier: must be one of development, staging, production, not 'prod'"
         ],
     ),
     Case(
@@ -285,13 +378,36 @@ def test_one_broken_environment_does_not_stop_the_others(project: Path, cli: Cli
         "production",
     ]
     assert result.stdout.splitlines() == [
-        f"development: wrote 5 files to {project / 'rendered/development'}",
+        f"development: wrote 6 files to {project / 'rendered/development'}",
         f"production: wrote 5 files to {project / 'rendered/production'}",
     ]
-    missing = (
-        "grafana.admin_password grafana.host kafka.bootstrap_servers kafka.group_id kafka.partitions "
-        "log_level minio.bucket minio.host minio.secret_key mlflow.host monitoring performance "
-        "postgres.database postgres.host postgres.password redis.host redis.password resources "
-        "security.jwt_secret timescaledb.database timescaledb.host timescaledb.password"
-    ).split()
-    assert result.stderr.splitlines() == [f"{STAGING}:1: {key}: required key is missing" for key in missing]
+    missing = [
+        "grafana.admin_password",
+        "grafana.host",
+        "kafka.bootstrap_servers",
+        "kafka.group_id",
+        "kafka.partitions",
+        "log_level",
+        "minio.bucket",
+        "minio.host",
+        "minio.secret_key",
+        "mlflow.host",
+        "monitoring",
+        "performance",
+        "postgres.database",
+        "postgres.host",
+        "postgres.password",
+        "redis.host",
+        "redis.password",
+        "resources",
+        "security.jwt_secret",
+        "tier",
+        "timescaledb.database",
+        "timescaledb.host",
+        "timescaledb.password",
+    ]
+    assert result.stderr.splitlines() == [
+        *(f"{STAGING}:1: {key}: required key is missing" for key in missing),
+        "production: note: .env not written: its Vault references need Vault (set VAULT_ADDR, and "
+        "VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID)",
+    ]

