@@ -22,9 +22,9 @@ _NEVER_IN_DOTENV = {
     "\x00": ("a NUL character (U+0000)", "no environment variable can hold"),
     "\r": ("a carriage return (U+000D)", "python-dotenv reads as a line feed"),
 }
-# Inside double quotes bash expands $ and ` (and ! when sourced interactively); python-dotenv
-# does not, and it keeps a backslash before them, so there is no escape all three agree on.
-_EXPANDED_IN_DOUBLE_QUOTES = re.compile(r"[$`!]")
+# Inside double quotes bash expands $ and `; python-dotenv does not, and keeps a backslash before
+# them, so no escape is read alike. (`!` is safe: history expansion skips sourced files.)
+_EXPANDED_IN_DOUBLE_QUOTES = re.compile(r"[$`]")
 
 
 def quote_dotenv(value: str) -> str:

@@ -60,7 +60,7 @@ def line_of(text: str, needle: str) -> int:
 VAULT_SECRETS = {
     "postgres": {"password": "pg-{env}-p@ss w0rd#1"},
     "timescaledb": {"password": 'ts-{env}-"quoted" \\ back'},
-    "redis": {"password": "redis-{env}-it's-fine"},
+    "redis": {"password": "redis-{env}-it's-fine!"},
     "minio": {"secret_key": "minio-{env}-$ecret-é"},
     "grafana": {"admin_password": "grafana-{env}-line1\nline2"},
     "jwt": {"secret": "jwt-{env}-0123"},

@@ -112,7 +112,7 @@ def test_dotenv_refuses_exactly_the_values_with_no_common_spelling(value: str) -
         "\x00" in value
         or "\r" in value
         or "${" in value
-        or (needs_double_quotes and any(character in value for character in "$`!"))
+        or (needs_double_quotes and any(character in value for character in "$`"))
     )
     assert _representable(value) is not expected_refusal
 
@@ -235,3 +235,17 @@ def test_yaml_quote_reads_back_exactly_through_kubectl(batch: list[str]) -> None
         (Path(folder) / "kustomization.yaml").write_text("resources: [configmap.yaml]\n")
         [configmap] = kustomize(Path(folder))
     assert configmap["data"] == {f"K{index}": value for index, value in enumerate(batch)}
+
+
+def test_exclamation_marks_survive_an_interactive_shell_with_history_expansion(
+    tmp_path: Path,
+) -> None:
+    """A strong password often has ' and !: double quotes carry it, even sourced interactively."""
+    value = "it's a!b !! !-1"
+    env_file = _write_env(tmp_path, {"P": value})
+    assert env_file.read_text() == 'P="it\'s a!b !! !-1"\n'
+    script = f"set -o histexpand; source {env_file}; printf '%s' \"$P\""
+    result = subprocess.run(
+        ["bash", "--norc", "-i", "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout == value
