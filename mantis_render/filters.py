@@ -89,7 +89,20 @@ def quote_yaml(value: Any) -> str:
     return '"' + _YAML_UNSAFE.sub(_yaml_escape, text) + '"'
 
 
+def quote_kustomize_literal(value: Any, name: str) -> str:
+    """A configMapGenerator literal ``NAME=value``, as a YAML string kustomize reads back exactly.
+
+    kustomize strips one pair of matching quotes around a literal's value, so a value that is
+    itself wrapped in matching quotes gets one more pair to lose.
+    """
+    text = as_text(value)
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = f"'{text}'"
+    return quote_yaml(f"{name}={text}")
+
+
 FILTERS: dict[str, Callable[..., str]] = {
     "dotenv": quote_dotenv,
     "yaml": quote_yaml,
+    "kustomize_literal": quote_kustomize_literal,
 }

@@ -22,7 +22,6 @@ TEMPLATES: dict[str, str] = {
     DOTENV: "dotenv.j2",
     ".env.example": "dotenv.example.j2",
     "docker-compose.override.yml": "docker-compose.override.yml.j2",
-    "k8s/configmap.yaml": "k8s/configmap.yaml.j2",
     EXTERNAL_SECRET: "k8s/externalsecret.yaml.j2",
     LITERAL_SECRET: "k8s/secret.yaml.j2",
     "k8s/kustomization.yaml": "k8s/kustomization.yaml.j2",

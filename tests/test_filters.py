@@ -11,7 +11,12 @@ import yaml
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from mantis_render.filters import UnrepresentableValue, quote_dotenv, quote_yaml
+from mantis_render.filters import (
+    UnrepresentableValue,
+    quote_dotenv,
+    quote_kustomize_literal,
+    quote_yaml,
+)
 
 from .readers import kustomize, read_with_bash, read_with_compose, read_with_python_dotenv
 
@@ -249,3 +254,25 @@ def test_exclamation_marks_survive_an_interactive_shell_with_history_expansion(
         ["bash", "--norc", "-i", "-c", script], capture_output=True, text=True, check=True
     )
     assert result.stdout == value
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(values, min_size=1, max_size=25))
+@example([*CATALOGUE, "'single'", '"double"', "''", "'a'b'", "''x''", "'", "\"x'"])
+def test_kustomize_literals_read_back_exactly_through_kubectl(batch: list[str]) -> None:
+    batch = [value for value in batch if _yaml_representable(value)]
+    assume(batch)
+    literals = "".join(
+        f"      - {quote_kustomize_literal(value, f'K{i}')}\n" for i, value in enumerate(batch)
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "kustomization.yaml").write_text(
+            f"configMapGenerator:\n  - name: probe\n    literals:\n{literals}", encoding="utf-8"
+        )
+        [configmap] = kustomize(Path(folder))
+    assert configmap["data"] == {f"K{index}": value for index, value in enumerate(batch)}
+
+
+def test_a_value_wrapped_in_quotes_gets_one_pair_for_kustomize_to_strip() -> None:
+    assert quote_kustomize_literal("'x'", "K") == "\"K=''x''\""
+    assert quote_kustomize_literal("'x", "K") == '"K=\'x"'

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from mantis_render.cli import main
@@ -26,14 +25,12 @@ COMMITTABLE = {
     "development": [
         ".env.example",
         "docker-compose.override.yml",
-        "k8s/configmap.yaml",
         "k8s/kustomization.yaml",
         "k8s/secret.yaml",
     ],
     "staging": [
         ".env.example",
         "docker-compose.override.yml",
-        "k8s/configmap.yaml",
         "k8s/externalsecret.yaml",
         "k8s/kustomization.yaml",
     ],
@@ -154,7 +151,7 @@ def test_external_secret_maps_every_secret_to_its_vault_reference(
 
 
 def test_configmap_data_keeps_numbers_and_yaml_words_as_strings(rendered: Path) -> None:
-    data = yaml.safe_load((rendered / "development/k8s/configmap.yaml").read_text())["data"]
+    data = _objects(rendered, "development")["ConfigMap"]["data"]
     assert data["POSTGRES_PORT"] == "5432"
     assert data["DEBUG"] == "true"
     assert data["MONITORING_ELK"] == "off"
