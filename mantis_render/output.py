@@ -1,7 +1,16 @@
-"""Write an environment's files all at once, never leaving a half-written folder."""
+"""Write an environment's files all at once and only when they change; read them back.
+
+An environment's folder is replaced as a whole: the new folder is built beside it, unchanged files
+are hard-linked into it (so they keep their modification time), and the two are exchanged in one
+atomic rename. A reader, or a process killed at any moment, sees the old folder or the new one,
+never a mix. Nothing outside ``OUT/<env>/`` changes but the short-lived ``.<env>.*`` siblings.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import os
 import shutil
 import tempfile
@@ -11,54 +20,79 @@ from pathlib import Path
 
 from .render import PRIVATE_OUTPUTS
 
+FILE_MODE, PRIVATE_MODE, FOLDER_MODE = 0o644, 0o600, 0o755
+
 
 @dataclass(frozen=True)
 class Written:
-    """Where an environment was written, and which previous files were kept as they were."""
+    """What a write did: the folder, the files changed or removed, and those kept as they were."""
 
     folder: Path
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
     kept: tuple[str, ...]
 
 
 def write_environment(
     out_dir: Path, name: str, files: dict[str, str], keep: Iterable[str] = ()
 ) -> Written:
-    """Replace ``out_dir/name`` with exactly ``files``; on failure the old folder stays as it was.
+    """Make ``out_dir/name`` hold exactly ``files`` (plus the ``keep`` files it already had).
 
-    Files named in ``keep`` that this render does not produce (a resolved .env, when Vault is
-    out of reach) are carried over from the previous folder unchanged. The new folder is built
-    beside the old one and swapped in by renames, so a reader sees the old output or the new.
+    ``keep`` names files this render does not produce but that must survive it, such as a
+    resolved .env when Vault is out of reach.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / name
+    _recover_interrupted(out_dir, name)
+    on_disk = read_environment(out_dir, name, include_private=True)
+    kept = tuple(path for path in keep if path not in files and path in on_disk)
+    changed = tuple(
+        path for path, text in files.items() if not _is_current(target, path, text, on_disk)
+    )
+    removed = tuple(sorted(set(on_disk) - set(files) - set(kept)))
+    if target.is_dir() and not changed and not removed:
+        return Written(target, (), (), kept)
+
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.new-", dir=out_dir))
-    kept = []
     try:
-        staging.chmod(0o755)  # mkdtemp makes it private; the folder itself holds nothing secret
-        for relative, text in files.items():
-            _write_file(staging, relative, text)
-        for relative in keep:
-            if relative not in files and (target / relative).is_file():
-                shutil.copy2(target / relative, staging / relative)
-                kept.append(relative)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    previous = None
-    if target.exists():
-        previous = Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=out_dir))
-        os.rename(target, previous / name)
-    try:
-        os.rename(staging, target)
-    except BaseException:
-        if previous is not None:
-            os.rename(previous / name, target)
-            shutil.rmtree(previous, ignore_errors=True)
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if previous is not None:
-        shutil.rmtree(previous, ignore_errors=True)
-    return Written(target, tuple(kept))
+        staging.chmod(
+            FOLDER_MODE
+        )  # mkdtemp makes it private; the folder itself holds nothing secret
+        for path, text in files.items():
+            if path in changed:
+                _write_file(staging, path, text)
+            else:
+                _link_or_copy(target / path, staging / path)
+        for path in kept:
+            _link_or_copy(target / path, staging / path)
+        _swap_in(staging, target, out_dir, name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # after an exchange it holds the old folder
+    return Written(target, changed, removed, kept)
+
+
+def read_environment(out_dir: Path, name: str, include_private: bool = False) -> dict[str, str]:
+    """The files of ``out_dir/name`` as text, by path relative to it (private ones on request)."""
+    folder = out_dir / name
+    if not folder.is_dir():
+        return {}
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).as_posix()
+        if path.is_file() and (include_private or relative not in PRIVATE_OUTPUTS):
+            found[relative] = path.read_text(encoding="utf-8", errors="replace")
+    return found
+
+
+def _is_current(target: Path, path: str, text: str, on_disk: dict[str, str]) -> bool:
+    if on_disk.get(path) != text:
+        return False
+    mode = (target / path).stat().st_mode & 0o777
+    return mode == _mode_of(path)
+
+
+def _mode_of(path: str) -> int:
+    return PRIVATE_MODE if path in PRIVATE_OUTPUTS else FILE_MODE
 
 
 def _write_file(folder: Path, relative: str, text: str) -> None:
@@ -66,8 +100,75 @@ def _write_file(folder: Path, relative: str, text: str) -> None:
     if folder.resolve() not in path.resolve().parents:
         raise ValueError(f"output path escapes its folder: {relative}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = 0o600 if relative in PRIVATE_OUTPUTS else 0o644
+    mode = _mode_of(relative)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.chmod(path, mode)  # the umask may have narrowed it
+
+
+def _link_or_copy(source: Path, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+def _swap_in(staging: Path, target: Path, out_dir: Path, name: str) -> None:
+    if not target.exists():
+        os.rename(staging, target)
+    elif not _exchange(staging, target):
+        # Without an atomic exchange: two renames; _recover_interrupted mends a crash in between.
+        previous = Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=out_dir))
+        os.rename(target, previous / name)
+        os.rename(staging, target)
+        shutil.rmtree(previous, ignore_errors=True)
+    _sync_folder(out_dir)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_current_directory, rename_exchange = -100, 2
+    if (
+        renameat2(
+            at_current_directory,
+            os.fsencode(first),
+            at_current_directory,
+            os.fsencode(second),
+            rename_exchange,
+        )
+        == 0
+    ):
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def _recover_interrupted(out_dir: Path, name: str) -> None:
+    """Undo what a killed write left: restore a folder moved aside, drop half-built ones."""
+    target = out_dir / name
+    for aside in sorted(out_dir.glob(f".{name}.old-*")):
+        if not target.exists() and (aside / name).is_dir():
+            os.rename(aside / name, target)
+        shutil.rmtree(aside, ignore_errors=True)
+    for unfinished in out_dir.glob(f".{name}.new-*"):
+        shutil.rmtree(unfinished, ignore_errors=True)
+
+
+def _sync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)

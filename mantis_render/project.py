@@ -8,11 +8,14 @@ from datetime import datetime
 from pathlib import Path
 
 from .audit import SecretAge, audit_rotation
+from .compare import FileStatus, compare_files, unified_diff
 from .errors import MantisRenderError, Problem, ProfileError, SecretError
+from .explain import Explanation, explain
+from .output import read_environment
 from .profiles import Profile, ProfileSet
-from .render import Renderer, outputs_for
+from .render import PRIVATE_OUTPUTS, Renderer, outputs_for
 from .resolution import resolve_secrets
-from .schema import validate_profile
+from .schema import settings, validate_profile
 from .secrets import VaultNotConfigured, VaultReader, VaultSettings
 from .variables import Variable, environment_variables
 from .verify import verify_rendered
@@ -105,6 +108,44 @@ class Project:
         except VaultNotConfigured:
             return [], [Problem(profile.file, 0, "", f"the audit reads Vault: {VAULT_HELP}")]
         return audit_rotation(profile, environment_variables(profile), VaultReader(settings), as_of)
+
+    def committable(self, name: str) -> dict[str, str]:
+        """The files of ``name`` that are committed (no .env), rendered without any secret store."""
+        files = self.build(name).files
+        return {path: text for path, text in files.items() if path not in PRIVATE_OUTPUTS}
+
+    def check(self, name: str, out_dir: Path) -> list[FileStatus]:
+        """The committable files of ``name`` that are stale, missing or extra in ``out_dir``."""
+        return compare_files(
+            self.committable(name), read_environment(out_dir, name), f"{out_dir / name}/"
+        )
+
+    def diff(self, name: str, out_dir: Path) -> list[str]:
+        """A unified diff from the committed files of ``name`` to a fresh render, secrets masked."""
+        secret_names = [setting.env for setting in settings() if setting.secret_kind]
+        on_disk = read_environment(out_dir, name)
+        return unified_diff(self.committable(name), on_disk, f"{out_dir / name}/", secret_names)
+
+    def unknown_output_folders(self, out_dir: Path) -> list[str]:
+        """Folders of ``out_dir`` that no profile renders to (left from a removed environment)."""
+        if not out_dir.is_dir():
+            return []
+        known = set(self.profiles.environments())
+        return sorted(
+            p.name
+            for p in out_dir.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and p.name not in known
+        )
+
+    def explain(self, name: str, variable: str) -> Explanation:
+        """Where ``variable`` of ``name`` comes from and where it goes (mantis_render.explain)."""
+        profile = self.load_valid(name)
+        renderer = self._get_renderer()
+
+        def render_everything(profile: Profile, variables: list[Variable]) -> dict[str, str]:
+            return renderer.render(profile, variables, outputs_for(variables, with_dotenv=True))
+
+        return explain(profile, variable, render_everything)
 
     def env_template(self, name: str) -> str:
         """The .env.template form of an environment: no secret store is contacted."""

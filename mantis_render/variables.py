@@ -51,7 +51,7 @@ def environment_variables(profile: Profile) -> list[Variable]:
         Variable(ENVIRONMENT_VARIABLE, profile.name, "Environment name (the profile's file name)")
     ]
     for setting in settings():
-        value = _value_at(profile.data, setting.path)
+        value = value_at(profile.data, setting.path)
         reference = parse_reference(value) if isinstance(value, dict) else None
         text = None if reference else as_text(value)
         variables.append(
@@ -71,7 +71,8 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-def _value_at(data: dict[str, Any], path: KeyPath) -> Any:
+def value_at(data: Any, path: KeyPath) -> Any:
+    """The value at a key path of nested profile data."""
     value: Any = data
     for part in path:
         value = value[part]

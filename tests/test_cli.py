@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from mantis_render.cli import main
 
-from .conftest import CliRun
+from .conftest import CliRun, line_of
 
 
 def test_list_prints_environments_without_partials(cli: CliRun) -> None:
@@ -39,8 +39,8 @@ def test_render_writes_each_environment_to_its_folder(cli: CliRun, project: Path
     result = cli("render", "staging", "development")
     assert result.exit_code == 0
     assert result.stdout == (
-        f"staging: wrote 5 files to {project / 'rendered/staging'}\n"
-        f"development: wrote 6 files to {project / 'rendered/development'}\n"
+        f"staging: wrote 4 files to {project / 'rendered/staging'}\n"
+        f"development: wrote 5 files to {project / 'rendered/development'}\n"
     )
     assert result.stderr == (
         "staging: note: .env not written: its Vault references need Vault (set VAULT_ADDR, and "
@@ -66,7 +66,7 @@ def test_dotenv_is_private_and_other_files_are_readable(cli: CliRun, project: Pa
     cli("render", "development")
     folder = project / "rendered/development"
     assert stat.S_IMODE((folder / ".env").stat().st_mode) == 0o600
-    assert stat.S_IMODE((folder / "k8s/configmap.yaml").stat().st_mode) == 0o644
+    assert stat.S_IMODE((folder / "k8s/kustomization.yaml").stat().st_mode) == 0o644
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
 
 
@@ -159,13 +159,17 @@ def test_missing_templates_folder_is_reported(cli: CliRun, project: Path) -> Non
 
 
 def test_a_broken_template_names_the_template_and_line(cli: CliRun, project: Path) -> None:
-    template = project / "templates/k8s/configmap.yaml.j2"
-    template.write_text(
-        template.read_text().replace("{{ namespace | yaml }}", "{{ namespcae | yaml }}")
+    template = project / "templates/k8s/kustomization.yaml.j2"
+    text = template.read_text().replace(
+        "namespace: {{ namespace | yaml }}", "namespace: {{ namespcae | yaml }}"
     )
+    template.write_text(text)
     result = cli("render", "staging")
     assert result.exit_code == 1
-    assert result.stderr == "templates/k8s/configmap.yaml.j2:7: 'namespcae' is undefined\n"
+    line = line_of(text, "namespcae")
+    assert (
+        result.stderr == f"templates/k8s/kustomization.yaml.j2:{line}: 'namespcae' is undefined\n"
+    )
     assert not (project / "rendered/staging").exists()
 
 
@@ -197,7 +201,7 @@ def test_installed_console_script_renders_from_the_current_directory(project: Pa
     result = _run_as_user([script, "render", "development"], cwd=project)
     assert (result.returncode, result.stdout) == (
         0,
-        "development: wrote 6 files to rendered/development\n",
+        "development: wrote 5 files to rendered/development\n",
     )
     assert (project / "rendered/development/.env").is_file()
 

@@ -80,7 +80,7 @@ def test_without_vault_committable_files_are_written_and_the_env_is_explained(
     result = cli("render", "production")
 
     assert result.exit_code == 0
-    assert result.stdout == f"production: wrote 5 files to {project / 'rendered/production'}\n"
+    assert result.stdout == f"production: wrote 4 files to {project / 'rendered/production'}\n"
     assert result.stderr == (
         "production: note: .env not written: its Vault references need Vault (set VAULT_ADDR, and "
         "VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID)\n"
@@ -338,7 +338,7 @@ def test_no_command_prints_a_secret_and_no_committable_file_holds_one(
     committable = [
         p.read_text() for p in (project / "rendered").rglob("*") if p.is_file() and p.name != ".env"
     ]
-    assert len(committable) == 15
+    assert len(committable) == 12
     for secret in secrets:
         for text in printed + committable:
             assert secret not in text

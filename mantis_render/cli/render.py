@@ -1,0 +1,135 @@
+"""render, validate, list, env-template."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from ..errors import MantisRenderError, Problem
+from ..output import Written, write_environment
+from ..project import Project, RenderedEnvironment
+from ..render import DOTENV
+from .common import (
+    build_all,
+    check_environment,
+    chosen_environments,
+    exit_invalid_if,
+    out_option,
+    output_folder,
+    report,
+)
+
+
+@click.command()
+@click.argument("environments", nargs=-1, metavar="ENV...")
+@click.option("--all", "render_all", is_flag=True, help="Render every environment in profiles/.")
+@out_option
+@click.option(
+    "--no-resolve",
+    is_flag=True,
+    help="Contact no secret store: write the committable files (and a .env only if the profile "
+    "holds no secret reference). For pipelines.",
+)
+@click.option(
+    "--require-env",
+    is_flag=True,
+    help="Exit 1 unless each environment's .env was written by this run (for setup scripts).",
+)
+@click.pass_obj
+def render(
+    project: Project,
+    environments: tuple[str, ...],
+    render_all: bool,
+    out: Path | None,
+    no_resolve: bool,
+    require_env: bool,
+) -> None:
+    """Render ENV... (or --all) into OUT/ENV/.
+
+    Secret references are resolved (Vault from VAULT_ADDR and VAULT_TOKEN, environment
+    variables, files) into the .env only; the committable files never hold a secret value.
+    Only changed files are rewritten; an environment with a problem writes nothing and keeps
+    its previous output.
+    """
+    if render_all and environments:
+        raise click.UsageError("give environment names or --all, not both")
+    names = chosen_environments(project, environments, render_all)
+    out_dir = output_folder(project, out)
+    built, failed = build_all(project, names, None if no_resolve else os.environ)
+    for environment in built:
+        try:
+            written = write_environment(out_dir, environment.name, environment.files, keep=[DOTENV])
+        except OSError as error:
+            where = error.filename or out_dir / environment.name
+            report([Problem(str(where), 0, "", f"cannot write: {error.strerror}")])
+            failed = True
+            continue
+        click.echo(_summary(environment, written))
+        for note in _notes(environment, written):
+            click.echo(f"{environment.name}: note: {note}", err=True)
+        if require_env and DOTENV not in environment.files:
+            click.echo(
+                f"{environment.name}: .env is required (--require-env) but was not written",
+                err=True,
+            )
+            failed = True
+    if render_all:
+        failed |= report(project.profiles.misnamed_files())
+    exit_invalid_if(failed)
+
+
+def _summary(environment: RenderedEnvironment, written: Written) -> str:
+    if not written.changed and not written.removed:
+        return f"{environment.name}: up to date in {written.folder}"
+    count = len(written.changed)
+    summary = (
+        f"{environment.name}: wrote {count} file{'s' if count != 1 else ''} to {written.folder}"
+    )
+    return summary + (f", removed {', '.join(written.removed)}" if written.removed else "")
+
+
+def _notes(environment: RenderedEnvironment, written: Written) -> list[str]:
+    notes = list(environment.notes)
+    if written.kept:
+        notes.append(f"kept the previous {', '.join(written.kept)}; it may be out of date")
+    return notes
+
+
+@click.command()
+@click.argument("environments", nargs=-1, metavar="[ENV]...")
+@click.pass_obj
+def validate(project: Project, environments: tuple[str, ...]) -> None:
+    """Check ENV... (all when none given): schema, templates and output, writing nothing.
+
+    No secret store is contacted.
+    """
+    names = chosen_environments(project, environments, not environments)
+    built, failed = build_all(project, names, None)
+    for environment in built:
+        click.echo(f"{environment.name}: valid")
+    if not environments:
+        failed |= report(project.profiles.misnamed_files())
+    exit_invalid_if(failed)
+
+
+@click.command(name="list")
+@click.pass_obj
+def list_environments(project: Project) -> None:
+    """List the environments that have a profile."""
+    for name in project.profiles.environments():
+        click.echo(name)
+    report(project.profiles.misnamed_files())
+
+
+@click.command(name="env-template")
+@click.argument("environment", metavar="ENV")
+@click.pass_obj
+def env_template(project: Project, environment: str) -> None:
+    """Print ENV's .env in the guide's .env.template form: every key, secrets as placeholders."""
+    check_environment(project, environment)
+    try:
+        click.echo(project.env_template(environment), nl=False)
+    except MantisRenderError as error:
+        exit_invalid_if(report(error.problems))

@@ -1,0 +1,120 @@
+"""check, diff, explain: for pipelines and for reviewers of generated output."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..compare import FileStatus
+from ..errors import MantisRenderError
+from ..explain import UnknownVariable
+from ..project import Project
+from ..report import REPORTER_BY_NAME
+from .common import (
+    check_environment,
+    chosen_environments,
+    exit_invalid_if,
+    format_option,
+    out_option,
+    output_folder,
+    report,
+)
+
+
+@click.command()
+@click.argument("environments", nargs=-1, metavar="[ENV]...")
+@out_option
+@format_option
+@click.pass_obj
+def check(
+    project: Project, environments: tuple[str, ...], out: Path | None, output_format: str
+) -> None:
+    """Exit 1 unless the committed output of ENV... (default: all) is what the profiles render.
+
+    Lists each stale, missing or extra file. Renders in memory, compares the committable files
+    (not .env), writes nothing and contacts no secret store.
+    """
+    names = chosen_environments(project, environments, not environments)
+    out_dir = output_folder(project, out)
+    results: dict[str, list[FileStatus]] = {}
+    failed = False
+    for name in names:
+        try:
+            results[name] = project.check(name, out_dir)
+        except MantisRenderError as error:
+            failed |= report(error.problems)
+    if not environments:
+        for folder in project.unknown_output_folders(out_dir):
+            results[folder] = [FileStatus(f"{out_dir / folder}/", "extra")]
+    click.echo(REPORTER_BY_NAME[output_format].check(results), nl=False)
+    exit_invalid_if(failed or any(results.values()))
+
+
+@click.command()
+@click.argument("environments", nargs=-1, required=True, metavar="ENV...")
+@out_option
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the diff [default: on a terminal, unless NO_COLOR is set].",
+)
+@click.pass_obj
+def diff(
+    project: Project, environments: tuple[str, ...], out: Path | None, color: bool | None
+) -> None:
+    """Show what `render ENV...` would change in the committed files, as a unified diff.
+
+    Secret values are masked. Exit status 1 when there is a difference, like `git diff --exit-code`.
+    """
+    names = chosen_environments(project, environments, False)
+    out_dir = output_folder(project, out)
+    if color is None:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    failed = different = False
+    for name in names:
+        try:
+            lines = project.diff(name, out_dir)
+        except MantisRenderError as error:
+            failed |= report(error.problems)
+            continue
+        different |= bool(lines)
+        for line in lines:
+            click.echo(_coloured(line) if color else line, nl=False, color=color)
+    exit_invalid_if(failed or different)
+
+
+def _coloured(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return click.style(line, bold=True)
+    if line.startswith("@@"):
+        return click.style(line, fg="cyan")
+    if line.startswith("+"):
+        return click.style(line, fg="green")
+    if line.startswith("-"):
+        return click.style(line, fg="red")
+    return line
+
+
+@click.command()
+@click.argument("environment", metavar="ENV")
+@click.argument("variable", metavar="VAR")
+@format_option
+@click.pass_obj
+def explain(project: Project, environment: str, variable: str, output_format: str) -> None:
+    """Explain VAR of ENV: its value, the line that set it, what it overrode, where it lands.
+
+    VAR is a variable (POSTGRES_HOST) or a setting (postgres.host). Secrets show their reference,
+    never their value.
+    """
+    check_environment(project, environment)
+    try:
+        explanation = project.explain(environment, variable)
+    except UnknownVariable as error:
+        raise click.BadParameter(str(error), param_hint="VAR") from None
+    except MantisRenderError as error:
+        exit_invalid_if(report(error.problems))
+        return
+    click.echo(REPORTER_BY_NAME[output_format].explain(explanation), nl=False)

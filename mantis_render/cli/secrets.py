@@ -1,0 +1,47 @@
+"""secrets audit."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import click
+
+from ..errors import MantisRenderError
+from ..project import Project
+from ..report import REPORTER_BY_NAME
+from .common import check_environment, exit_invalid_if, format_option, report
+
+
+@click.group()
+def secrets() -> None:
+    """Commands about the secrets that profiles reference."""
+
+
+@secrets.command()
+@click.argument("environment", metavar="ENV")
+@format_option
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Audit as of this date (YYYY-MM-DD) instead of today, to plan rotations.",
+)
+@click.pass_obj
+def audit(project: Project, environment: str, output_format: str, as_of: datetime | None) -> None:
+    """Report the age of ENV's Vault secrets against their rotation periods.
+
+    \b
+    Periods, from the environments guide: database passwords, API keys and admin
+    passwords 90 days; JWT secrets 180 days. Exit status 1 when a secret is overdue
+    or its Vault metadata cannot be read.
+    """
+    check_environment(project, environment)
+    when = as_of.replace(tzinfo=UTC) if as_of else datetime.now(UTC)
+    try:
+        ages, problems = project.audit(environment, os.environ, when)
+    except MantisRenderError as error:
+        ages, problems = [], error.problems
+    if ages:
+        click.echo(REPORTER_BY_NAME[output_format].audit(environment, ages), nl=False)
+    exit_invalid_if(report(problems) or any(age.status == "overdue" for age in ages))
