@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ENV ?=
 
-.PHONY: render validate list test lint clean
+.PHONY: render validate check list test lint clean
 
 # Runtime install; redone when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -28,6 +28,10 @@ render: $(VENV)/.installed
 
 validate: $(VENV)/.installed
 	$(BIN)/mantis-render validate $(ENV)
+
+# Exit 1 when the committed rendered/ output is stale (for CI and pre-commit).
+check: $(VENV)/.installed
+	$(BIN)/mantis-render check $(ENV)
 
 list: $(VENV)/.installed
 	$(BIN)/mantis-render list
