@@ -8,19 +8,25 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with the input, printed as ``file:line: key: message``.
+    """One thing wrong with the input, printed as ``file:line: key: message [rule]``.
 
-    Fields are ordered so that sorting a list of problems sorts them by position.
+    Fields are ordered so that sorting a list of problems sorts them by position. Policy
+    problems carry the id of their rule, and a severity: only errors fail a command.
     """
 
     file: str
     line: int
     key: str
     message: str
+    rule: str = ""
+    severity: str = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        text = f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        if self.severity == "warning":
+            text = f"{text} (warning)"
+        return f"{text} [{self.rule}]" if self.rule else text
 
 
 class MantisRenderError(Exception):
@@ -37,6 +43,10 @@ class ProfileError(MantisRenderError):
 
 class SecretError(MantisRenderError):
     """A secret reference could not be resolved (the messages never hold a secret value)."""
+
+
+class PolicyError(MantisRenderError):
+    """An environment breaks an error-level policy rule (the problems include its warnings)."""
 
 
 class RenderError(MantisRenderError):

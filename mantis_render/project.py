@@ -9,11 +9,12 @@ from pathlib import Path
 
 from .audit import SecretAge, audit_rotation
 from .compare import FileStatus, compare_files, unified_diff
-from .errors import MantisRenderError, Problem, ProfileError, SecretError
+from .errors import MantisRenderError, PolicyError, Problem, ProfileError, SecretError
 from .explain import Explanation, explain
 from .output import read_environment
+from .policy import Context, Environment, PolicyResult, check_policy, failing
 from .profiles import Profile, ProfileSet
-from .render import PRIVATE_OUTPUTS, Renderer, outputs_for
+from .render import PRIVATE_OUTPUTS, TEMPLATES, Renderer, outputs_for
 from .resolution import resolve_secrets
 from .schema import settings, validate_profile
 from .secrets import VaultNotConfigured, VaultReader, VaultSettings
@@ -35,6 +36,7 @@ class RenderedEnvironment:
     variables: list[Variable]
     files: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    policy: PolicyResult = field(default_factory=lambda: PolicyResult([], []))
 
     @property
     def name(self) -> str:
@@ -48,6 +50,7 @@ class Project:
     root: Path
     profiles: ProfileSet = field(init=False)
     _renderer: Renderer | None = field(default=None, init=False, repr=False)
+    _loaded: dict[str, Profile] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.profiles = ProfileSet(self.root / "profiles")
@@ -76,6 +79,11 @@ class Project:
                 notes.append(f".env not written: its Vault references need Vault ({VAULT_HELP})")
         elif any(variable.value is None for variable in variables):
             notes.append(".env not written: secrets were not resolved (--no-resolve)")
+        policy = check_policy(
+            Context(Environment(profile, variables), self._other_environments(name))
+        )
+        if failing(policy.problems):
+            raise PolicyError(policy.problems)
         local_only = [variable.name for variable in variables if variable.source in ("env", "file")]
         if local_only:
             notes.append(
@@ -83,18 +91,33 @@ class Project:
             )
         complete = all(variable.value is not None for variable in variables)
         files = self._get_renderer().render(profile, variables, outputs_for(variables, complete))
-        problems = verify_rendered(files, f"{DEFAULT_OUTPUT}/{name}/")
+        templates = {output: f"templates/{TEMPLATES[output]}" for output in files}
+        problems = verify_rendered(files, f"{DEFAULT_OUTPUT}/{name}/", variables, templates)
         if problems:
             raise MantisRenderError(problems)
-        return RenderedEnvironment(profile, variables, files, notes)
+        return RenderedEnvironment(profile, variables, files, notes, policy)
+
+    def _other_environments(self, name: str) -> list[Environment]:
+        """The other environments that load cleanly, for rules that compare environments."""
+        others = []
+        for other in self.profiles.environments():
+            if other != name:
+                try:
+                    profile = self.load_valid(other)
+                except MantisRenderError:
+                    continue  # reported when that environment itself is checked
+                others.append(Environment(profile, environment_variables(profile)))
+        return others
 
     def load_valid(self, name: str) -> Profile:
         """The merged profile of ``name``, or ProfileError with every schema problem."""
-        profile = self.profiles.load(name)
-        problems = validate_profile(profile)
-        if problems:
-            raise ProfileError(problems)
-        return profile
+        if name not in self._loaded:
+            profile = self.profiles.load(name)
+            problems = validate_profile(profile)
+            if problems:
+                raise ProfileError(problems)
+            self._loaded[name] = profile
+        return self._loaded[name]
 
     def audit(
         self, name: str, environ: Mapping[str, str], as_of: datetime
@@ -125,6 +148,20 @@ class Project:
         secret_names = [setting.env for setting in settings() if setting.secret_kind]
         on_disk = read_environment(out_dir, name)
         return unified_diff(self.committable(name), on_disk, f"{out_dir / name}/", secret_names)
+
+    def verify(self, name: str, out_dir: Path) -> list[Problem]:
+        """Check the files of ``name`` on disk as their readers will (see mantis_render.verify)."""
+        files = read_environment(out_dir, name, include_private=True)
+        if not files:
+            return [
+                Problem(
+                    f"{out_dir / name}/",
+                    0,
+                    "",
+                    "nothing rendered here yet; run: mantis-render render " + name,
+                )
+            ]
+        return verify_rendered(files, f"{out_dir / name}/")
 
     def unknown_output_folders(self, out_dir: Path) -> list[str]:
         """Folders of ``out_dir`` that no profile renders to (left from a removed environment)."""

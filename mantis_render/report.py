@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from .audit import SecretAge
 from .compare import FileStatus
+from .errors import Problem
 from .explain import Explanation
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """An environment's verdict: its problems (errors and warnings) and its waived findings."""
+
+    valid: bool
+    problems: list[Problem]
+    waived: list[Problem]
 
 
 class TextReporter:
@@ -66,6 +76,25 @@ class JsonReporter:
     def explain(self, explanation: Explanation) -> str:
         return _json(asdict(explanation))
 
+    def problems(self, problems: list[Problem]) -> str:
+        return _json({"problems": [asdict(problem) for problem in problems]})
+
+    def validate(self, results: dict[str, ValidationResult], misnamed: list[Problem]) -> str:
+        return _json(
+            {
+                "valid": not misnamed and all(result.valid for result in results.values()),
+                "environments": {
+                    name: {
+                        "valid": result.valid,
+                        "problems": [asdict(problem) for problem in result.problems],
+                        "waived": [asdict(problem) for problem in result.waived],
+                    }
+                    for name, result in results.items()
+                },
+                "files": [asdict(problem) for problem in misnamed],
+            }
+        )
+
 
 def _table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
@@ -80,7 +109,8 @@ def _json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+JSON_REPORTER = JsonReporter()
 REPORTER_BY_NAME: dict[str, TextReporter | JsonReporter] = {
     "text": TextReporter(),
-    "json": JsonReporter(),
+    "json": JSON_REPORTER,
 }

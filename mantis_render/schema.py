@@ -9,7 +9,6 @@ read them from here.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -22,9 +21,8 @@ from .profiles import Location, Profile
 from .secrets import VAULT_PATH, reference_problem
 from .yaml_source import KeyPath, format_key_path
 
-# The kind of environment sets the rules: literal secrets and placeholders are for development.
+# The kind of environment sets which policy rules apply (see mantis_render.policy).
 TIERS = ["development", "staging", "production"]
-LITERAL_SECRETS_TIER = "development"
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 MONITORING_LEVELS = ["off", "optional", "recommended", "required"]
 ALERTING_CHANNELS = ["email", "pagerduty", "slack"]
@@ -34,8 +32,6 @@ SECRET_KINDS = ["database-password", "api-key", "jwt-secret", "admin-password"]
 HOST_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
 KUBERNETES_NAME = r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?"
 GO_DURATION = r"(?:[0-9]+(?:ns|us|ms|s|m|h))+"
-# `<CHANGE_ME_POSTGRES_PASSWORD>`, `<VAULT_SECRET>` and the like, left from a hand-kept template.
-PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*(?::[^>]*)?>")
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 
 
@@ -135,6 +131,18 @@ def _service(env: str, description: str) -> dict[str, Any]:
 # The order here is the order of the variables in every output.
 PROFILE_SCHEMA: dict[str, Any] = {
     "tier": _plain("string", "Kind of environment: sets which rules apply", allowed=TIERS),
+    "waivers": {
+        "type": "list",
+        "required": False,
+        "meta": {"description": "Policy rules this environment is exempt from, each with a reason"},
+        "schema": {
+            "type": "dict",
+            "schema": {
+                "rule": _plain("string", "The id of the waived rule", regex=r"[a-z0-9-]+"),
+                "reason": _plain("string", "Why the rule does not apply here", minlength=10),
+            },
+        },
+    },
     "secrets": _section(
         "Where secret references point",
         {
@@ -337,19 +345,11 @@ class _ProfileValidator(cerberus.Validator):  # type: ignore[misc]
     }
 
     def _check_with_secret(self, field: str, value: Any) -> None:
+        # Which form a tier allows (literal or reference) is policy; the schema checks the form.
         if isinstance(value, dict):
             problem = reference_problem(value)
             if problem:
                 self._error(field, problem)
-        elif self.root_document.get("tier", LITERAL_SECRETS_TIER) != LITERAL_SECRETS_TIER and not (
-            isinstance(value, str)
-            and PLACEHOLDER.search(value)  # reported as a placeholder instead
-        ):
-            self._error(
-                field,
-                f"a literal secret is allowed in the {LITERAL_SECRETS_TIER} tier only; "
-                "use a reference like {vault: mantis/<env>/<service>, key: password}",
-            )
 
 
 class _LeafErrors(cerberus_errors.BaseErrorHandler):  # type: ignore[misc]
@@ -373,38 +373,9 @@ _VALIDATOR = _ProfileValidator(PROFILE_SCHEMA, error_handler=_LeafErrors)
 
 def validate_profile(profile: Profile) -> list[Problem]:
     """Every way ``profile`` breaks the schema, one problem each, sorted by file and line."""
-    problems = (
-        []
-        if _VALIDATOR.validate(profile.data)
-        else [_to_problem(e, profile) for e in _VALIDATOR.errors]
-    )
-    tier = profile.data.get("tier")
-    if tier in TIERS and tier != LITERAL_SECRETS_TIER:
-        problems += _placeholders(profile, tier)
-    return sorted(problems)
-
-
-def _placeholders(profile: Profile, tier: str) -> list[Problem]:
-    """Placeholders left in a profile whose tier needs real values."""
-    secret_paths = {setting.path for setting in settings() if setting.secret_kind}
-    problems = []
-    stack: list[tuple[KeyPath, Any]] = [((), profile.data)]
-    while stack:
-        path, value = stack.pop()
-        if isinstance(value, dict):
-            stack.extend(((*path, key), item) for key, item in value.items())
-        elif isinstance(value, list):
-            stack.extend(((*path, index), item) for index, item in enumerate(value))
-        elif isinstance(value, str) and PLACEHOLDER.search(value):
-            location = profile.locations[path]
-            shown = (
-                "holds a placeholder"
-                if path in secret_paths
-                else f"holds the placeholder {value!r}"
-            )
-            message = f"{shown}; a {tier} profile needs the real value (for a secret, a reference)"
-            problems.append(Problem(location.file, location.line, format_key_path(path), message))
-    return problems
+    if _VALIDATOR.validate(profile.data):
+        return []
+    return sorted(_to_problem(error, profile) for error in _VALIDATOR.errors)
 
 
 def _to_problem(error: Any, profile: Profile) -> Problem:

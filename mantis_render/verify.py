@@ -1,27 +1,295 @@
-"""Read rendered text back before it is written, so a broken template never reaches the disk."""
+"""Check rendered text the way its readers will, before it is written (and, with verify, on disk).
+
+- YAML files parse; the Secret and the generated ConfigMap pass the Kubernetes schema
+  (kubernetes-validate, offline, strict); the ExternalSecret and the kustomization pass the
+  schemas in mantis_render/schemas; the compose override passes the compose specification
+  (the copy check-jsonschema ships).
+- .env files read back, under the quoting rules the filters write, to exactly the expected values.
+
+Every problem names the output file, the line and the key. Heavy validators load on first use.
+"""
 
 from __future__ import annotations
 
-import yaml
+import functools
+import importlib.resources
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from typing import Any
 
 from .errors import Problem
-from .yaml_source import describe_yaml_error
+from .variables import Variable
+from .yaml_source import KeyPath, ParsedYaml, YamlProblems, format_key_path, parse_yaml
 
-YAML_SUFFIXES = (".yaml", ".yml")
+KUBERNETES_VERSION = "1.32.0"
+CONFIGMAP_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+
+Failure = tuple[KeyPath, str]  # where in the document, and why
 
 
-def verify_rendered(files: dict[str, str], display_prefix: str) -> list[Problem]:
-    """Problems with the rendered files: today, YAML outputs that do not parse."""
+def verify_rendered(
+    files: Mapping[str, str],
+    display_prefix: str,
+    variables: list[Variable] | None = None,
+    templates: Mapping[str, str] | None = None,
+) -> list[Problem]:
+    """Every problem of the rendered ``files``; with ``variables``, .env values are compared too.
+
+    ``templates`` (output -> template path) lets each problem name the template that wrote it.
+    """
     problems = []
     for path, text in files.items():
-        if path.endswith(YAML_SUFFIXES):
-            try:
-                yaml.safe_load(text)
-            except yaml.MarkedYAMLError as error:
-                line, reason = describe_yaml_error(error)
+        found = _verify_file(path, text, display_prefix + path, files, variables)
+        if templates and path in templates:
+            found = [
+                replace(p, message=f"{p.message} (written by {templates[path]})") for p in found
+            ]
+        problems += found
+    return sorted(problems)
+
+
+def _verify_file(
+    path: str, text: str, shown: str, files: Mapping[str, str], variables: list[Variable] | None
+) -> list[Problem]:
+    problems = []
+    if path.endswith((".yaml", ".yml")):
+        try:
+            parsed = parse_yaml(text, shown)
+        except YamlProblems as error:
+            return [_yaml_problem(problem) for problem in error.problems]
+        check = YAML_CHECKS.get(path)
+        if check:
+            for where, message in check(parsed.data, files):
                 problems.append(
-                    Problem(
-                        display_prefix + path, line, "", f"rendered YAML does not parse: {reason}"
-                    )
+                    Problem(shown, _line(parsed, where), format_key_path(where), message)
                 )
+    elif path in DOTENV_EXPECTATIONS:
+        expected = DOTENV_EXPECTATIONS[path](variables) if variables is not None else None
+        problems += _check_dotenv(text, shown, expected)
     return problems
+
+
+def _yaml_problem(problem: Problem) -> Problem:
+    return Problem(
+        problem.file,
+        problem.line,
+        problem.key,
+        problem.message.replace("invalid YAML", "rendered YAML does not parse"),
+    )
+
+
+def _line(parsed: ParsedYaml, where: KeyPath) -> int:
+    for length in range(len(where), 0, -1):
+        if where[:length] in parsed.lines:
+            return parsed.lines[where[:length]]
+    return 1
+
+
+# -- Kubernetes ---------------------------------------------------------------------------------
+
+
+def _kubernetes(document: Any, files: Mapping[str, str]) -> Iterator[Failure]:
+    yield from _kubernetes_schema(document)
+
+
+def _kubernetes_schema(document: Any, prefix: KeyPath = ()) -> Iterator[Failure]:
+    import kubernetes_validate
+
+    try:
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as error:
+        yield (
+            (*prefix, *_error_path(error)),
+            f"Kubernetes {KUBERNETES_VERSION} schema: {error.message}",
+        )
+    except kubernetes_validate.utils.SchemaNotFoundError as error:  # an unknown kind or apiVersion
+        yield prefix, f"Kubernetes {KUBERNETES_VERSION} schema: {error}"
+
+
+def _kustomization(document: Any, files: Mapping[str, str]) -> Iterator[Failure]:
+    failures = list(_json_schema(document, _packaged_schema("kustomization.json"), "kustomization"))
+    yield from failures
+    if failures:
+        return
+    for index, resource in enumerate(document["resources"]):
+        if f"k8s/{resource}" not in files:
+            yield ("resources", index), f"lists {resource}, which this render does not produce"
+    for index, generator in enumerate(document["configMapGenerator"]):
+        yield from _generated_configmap(document, generator, ("configMapGenerator", index))
+
+
+def _generated_configmap(document: Any, generator: Any, where: KeyPath) -> Iterator[Failure]:
+    """The ConfigMap kustomize will generate, checked like any other manifest."""
+    data: dict[str, str] = {}
+    for index, literal in enumerate(generator.get("literals", [])):
+        key, _, value = literal.partition("=")
+        if not CONFIGMAP_KEY.fullmatch(key):
+            yield (*where, "literals", index), f"{key!r} is not a valid ConfigMap key"
+        elif key in data:
+            yield (*where, "literals", index), f"{key} is given twice"
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]  # kustomize strips one pair of matching quotes
+        data[key] = value
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": generator["name"], "namespace": document["namespace"]},
+        "data": data,
+    }
+    yield from _kubernetes_schema(configmap, where)
+
+
+def _external_secret(document: Any, files: Mapping[str, str]) -> Iterator[Failure]:
+    yield from _json_schema(
+        document, _packaged_schema("externalsecret-v1.json"), "ExternalSecret v1 CRD"
+    )
+
+
+def _compose(document: Any, files: Mapping[str, str]) -> Iterator[Failure]:
+    yield from _json_schema(document, _compose_spec(), "compose specification")
+
+
+def _json_schema(document: Any, schema: dict[str, Any], name: str) -> Iterator[Failure]:
+    import jsonschema
+
+    validator_class = jsonschema.validators.validator_for(schema)
+    for error in sorted(
+        validator_class(schema).iter_errors(document), key=lambda e: [str(p) for p in e.path]
+    ):
+        yield _error_path(error), f"{name}: {error.message}"
+
+
+def _error_path(error: Any) -> KeyPath:
+    """Where a schema error is: for an unexpected key, that key rather than its parent."""
+    path = tuple(error.path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        unexpected = sorted(key for key in error.instance if key not in allowed)
+        if unexpected:
+            return (*path, unexpected[0])
+    return path
+
+
+@functools.cache
+def _packaged_schema(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(
+        (importlib.resources.files("mantis_render") / "schemas" / name).read_text(encoding="utf-8")
+    )
+    return schema
+
+
+@functools.cache
+def _compose_spec() -> dict[str, Any]:
+    vendor = importlib.resources.files("check_jsonschema") / "builtin_schemas" / "vendor"
+    schema: dict[str, Any] = json.loads((vendor / "compose-spec.json").read_text(encoding="utf-8"))
+    return schema
+
+
+YAML_CHECKS: dict[str, Callable[[Any, Mapping[str, str]], Iterator[Failure]]] = {
+    "k8s/secret.yaml": _kubernetes,
+    "k8s/externalsecret.yaml": _external_secret,
+    "k8s/kustomization.yaml": _kustomization,
+    "docker-compose.override.yml": _compose,
+}
+
+
+# -- .env ---------------------------------------------------------------------------------------
+
+_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(['\"])")
+
+
+def read_dotenv(text: str) -> tuple[dict[str, tuple[str, int]], list[tuple[int, str]]]:
+    """Values of a .env as quote_dotenv writes it: NAME='literal' or NAME="\\\\ and \\" escaped".
+
+    Returns {name: (value, line)} and [(line, what is wrong)].
+    """
+    values: dict[str, tuple[str, int]] = {}
+    errors: list[tuple[int, str]] = []
+    position, line = 0, 1
+    while position < len(text):
+        end = text.find("\n", position)
+        end = len(text) if end < 0 else end
+        current = text[position:end]
+        if not current.strip() or current.startswith("#"):
+            position, line = end + 1, line + 1
+            continue
+        match = _ASSIGNMENT.match(text, position)
+        if not match:
+            unquoted = re.match(r"([A-Za-z_][A-Za-z0-9_]*)=", current)
+            if unquoted:  # counted as present: the problem is its quoting, reported once
+                values[unquoted.group(1)] = (current[unquoted.end() :], line)
+            errors.append((line, "is not NAME='value' or NAME=\"value\""))
+            position, line = end + 1, line + 1
+            continue
+        name, quote = match.groups()
+        value, after = _quoted(text, match.end(), quote)
+        if after is None or (after < len(text) and text[after] != "\n"):
+            problem = (
+                "its quoted value is not closed"
+                if after is None
+                else "has text after its closing quote"
+            )
+            errors.append((line, f"{name}: {problem}"))
+            position, line = end + 1, line + 1
+            continue
+        if name in values:
+            errors.append((line, f"{name} is set twice"))
+        values[name] = (value, line)
+        line += text.count("\n", position, after) + 1
+        position = after + 1
+    return values, errors
+
+
+def _quoted(text: str, start: int, quote: str) -> tuple[str, int | None]:
+    """The value from ``start`` up to the closing quote, and the index just after it."""
+    if quote == "'":
+        close = text.find("'", start)
+        return (text[start:close], close + 1) if close >= 0 else ("", None)
+    characters, index = [], start
+    while index < len(text):
+        character = text[index]
+        if character == "\\" and index + 1 < len(text) and text[index + 1] in '\\"':
+            characters.append(text[index + 1])
+            index += 2
+        elif character == '"':
+            return "".join(characters), index + 1
+        else:
+            characters.append(character)
+            index += 1
+    return "", None
+
+
+def _check_dotenv(text: str, shown: str, expected: dict[str, str] | None) -> list[Problem]:
+    values, errors = read_dotenv(text)
+    problems = [Problem(shown, line, "", message) for line, message in errors]
+    if expected is None or errors:
+        return problems
+    for name, value in expected.items():
+        if name not in values:
+            problems.append(Problem(shown, 0, name, "is missing"))
+        elif values[name][0] != value:
+            problems.append(
+                Problem(
+                    shown, values[name][1], name, "reads back differently from the profile's value"
+                )
+            )
+    for name, (_, line) in values.items():
+        if name not in expected:
+            problems.append(Problem(shown, line, name, "is not a variable of the profile"))
+    return problems
+
+
+def _dotenv_values(variables: list[Variable] | None) -> dict[str, str]:
+    return {v.name: v.value for v in variables or [] if v.value is not None}
+
+
+def _example_values(variables: list[Variable] | None) -> dict[str, str]:
+    return {v.name: "" if v.secret else (v.value or "") for v in variables or []}
+
+
+DOTENV_EXPECTATIONS: dict[str, Callable[[list[Variable] | None], dict[str, str]]] = {
+    ".env": _dotenv_values,
+    ".env.example": _example_values,
+}

@@ -58,12 +58,12 @@ def line_of(text: str, needle: str) -> int:
 # Secret values the dev Vault holds for staging and production: each different, several with
 # characters that quoting gets wrong, so the .env round trip is tested on real resolved values.
 VAULT_SECRETS = {
-    "postgres": {"password": "pg-{env}-p@ss w0rd#1"},
-    "timescaledb": {"password": 'ts-{env}-"quoted" \\ back'},
-    "redis": {"password": "redis-{env}-it's-fine!"},
-    "minio": {"secret_key": "minio-{env}-$ecret-é"},
-    "grafana": {"admin_password": "grafana-{env}-line1\nline2"},
-    "jwt": {"secret": "jwt-{env}-0123"},
+    "postgres": {"password": "Pg-{env}-p@ss w0rd#1"},
+    "timescaledb": {"password": 'Ts-{env}-"quoted" \\ back 42'},
+    "redis": {"password": "Redis-{env}-it's-fine! 7"},
+    "minio": {"secret_key": "Minio-{env}-$ecret-é-99"},
+    "grafana": {"admin_password": "Grafana-{env}-line1\nline2"},
+    "jwt": {"secret": "Jwt-{env}-0123-signing-key"},
 }
 
 

@@ -164,10 +164,11 @@ CASES = [
     ),
     Case(
         "literal secret outside development",
-        replace("{vault: mantis/staging/redis, key: password}", "hunter2"),
+        replace("{vault: mantis/staging/redis, key: password}", "Str0ng-but-Literal!"),
         lambda t: [
-            f"{STAGING}:{line_of(t, 'hunter2')}: redis.password: a literal secret is allowed in the "
-            "development tier only; use a reference like {vault: mantis/<env>/<service>, key: password}"
+            f"{STAGING}:{line_of(t, 'Str0ng-but-Literal')}: redis.password: a literal secret is allowed in the "
+            "development tier only; use a reference like {vault: mantis/<env>/<service>, key: password} "
+            "[secrets-are-references]"
         ],
     ),
     Case(
@@ -175,7 +176,7 @@ CASES = [
         replace("{vault: mantis/staging/redis, key: password}", "<CHANGE_ME_REDIS_PASSWORD>"),
         lambda t: [
             f"{STAGING}:{line_of(t, 'CHANGE_ME')}: redis.password: holds a placeholder; a staging profile "
-            "needs the real value (for a secret, a reference)"
+            "needs the real value (for a secret, a reference) [no-placeholders]"
         ],
     ),
     Case(
@@ -183,7 +184,8 @@ CASES = [
         replace("minio:\n", "minio:\n  access_key: <VAULT_SECRET>\n"),
         lambda t: [
             f"{STAGING}:{line_of(t, 'VAULT_SECRET')}: minio.access_key: holds the placeholder "
-            "'<VAULT_SECRET>'; a staging profile needs the real value (for a secret, a reference)"
+            "'<VAULT_SECRET>'; a staging profile needs the real value (for a secret, a reference) "
+            "[no-placeholders]"
         ],
     ),
     Case(

@@ -184,7 +184,8 @@ def test_a_template_that_renders_invalid_yaml_is_caught_before_writing(
     assert result.exit_code == 1
     assert result.stderr == (
         "rendered/staging/k8s/externalsecret.yaml:7: rendered YAML does not parse: "
-        "expected ',' or ']', but got ':' (while parsing a flow sequence started on line 6)\n"
+        "did not find expected ',' or ']' (while parsing a flow sequence started on line 6) "
+        "(written by templates/k8s/externalsecret.yaml.j2)\n"
     )
     assert not (project / "rendered/staging").exists()
 

@@ -39,6 +39,7 @@ for command in (
     review.check,
     review.diff,
     review.explain,
+    review.verify,
     secrets.secrets,
 ):
     main.add_command(command)

@@ -11,11 +11,13 @@ from ..errors import MantisRenderError, Problem
 from ..output import Written, write_environment
 from ..project import Project, RenderedEnvironment
 from ..render import DOTENV
+from ..report import JSON_REPORTER, ValidationResult
 from .common import (
     build_all,
     check_environment,
     chosen_environments,
     exit_invalid_if,
+    format_option,
     out_option,
     output_folder,
     report,
@@ -67,6 +69,7 @@ def render(
             failed = True
             continue
         click.echo(_summary(environment, written))
+        report(environment.policy.problems)  # warnings only: errors stop the build
         for note in _notes(environment, written):
             click.echo(f"{environment.name}: note: {note}", err=True)
         if require_env and DOTENV not in environment.files:
@@ -99,19 +102,33 @@ def _notes(environment: RenderedEnvironment, written: Written) -> list[str]:
 
 @click.command()
 @click.argument("environments", nargs=-1, metavar="[ENV]...")
+@format_option
 @click.pass_obj
-def validate(project: Project, environments: tuple[str, ...]) -> None:
-    """Check ENV... (all when none given): schema, templates and output, writing nothing.
+def validate(project: Project, environments: tuple[str, ...], output_format: str) -> None:
+    """Check ENV... (all when none given): schema, policy, templates and output; writes nothing.
 
-    No secret store is contacted.
+    Waived rules are listed with their reason. No secret store is contacted.
     """
     names = chosen_environments(project, environments, not environments)
-    built, failed = build_all(project, names, None)
-    for environment in built:
-        click.echo(f"{environment.name}: valid")
-    if not environments:
-        failed |= report(project.profiles.misnamed_files())
-    exit_invalid_if(failed)
+    results: dict[str, ValidationResult] = {}
+    for name in names:
+        try:
+            built = project.build(name)
+            results[name] = ValidationResult(True, built.policy.problems, built.policy.waived)
+        except MantisRenderError as error:
+            results[name] = ValidationResult(False, error.problems, [])
+    misnamed = project.profiles.misnamed_files() if not environments else []
+    if output_format == "json":
+        click.echo(JSON_REPORTER.validate(results, misnamed), nl=False)
+    else:
+        for name, result in results.items():
+            report(result.problems)
+            if result.valid:
+                click.echo(f"{name}: valid")
+                for waived in result.waived:
+                    click.echo(str(waived))
+        report(misnamed)
+    exit_invalid_if(bool(misnamed) or not all(result.valid for result in results.values()))
 
 
 @click.command(name="list")

@@ -12,7 +12,7 @@ from ..compare import FileStatus
 from ..errors import MantisRenderError
 from ..explain import UnknownVariable
 from ..project import Project
-from ..report import REPORTER_BY_NAME
+from ..report import JSON_REPORTER, REPORTER_BY_NAME
 from .common import (
     check_environment,
     chosen_environments,
@@ -51,6 +51,31 @@ def check(
             results[folder] = [FileStatus(f"{out_dir / folder}/", "extra")]
     click.echo(REPORTER_BY_NAME[output_format].check(results), nl=False)
     exit_invalid_if(failed or any(results.values()))
+
+
+@click.command()
+@click.argument("environments", nargs=-1, metavar="[ENV]...")
+@out_option
+@format_option
+@click.pass_obj
+def verify(
+    project: Project, environments: tuple[str, ...], out: Path | None, output_format: str
+) -> None:
+    """Check the rendered files of ENV... (all when none given) on disk, as their readers will.
+
+    Kubernetes manifests against the Kubernetes schema (offline), the ExternalSecret against its
+    CRD, the compose override against the compose specification, and each .env read back.
+    """
+    names = chosen_environments(project, environments, not environments)
+    out_dir = output_folder(project, out)
+    problems = [problem for name in names for problem in project.verify(name, out_dir)]
+    if output_format == "json":
+        click.echo(JSON_REPORTER.problems(problems), nl=False)
+    else:
+        report(problems)
+        if not problems:
+            click.echo(f"{', '.join(names)}: verified")
+    exit_invalid_if(bool(problems))
 
 
 @click.command()

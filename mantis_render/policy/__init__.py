@@ -1,0 +1,194 @@
+"""Environment policy: the guide's checklists as rules, each with an id, a severity and its tiers.
+
+A rule is a function that yields findings for one environment; adding a rule is adding a function
+with the @rule decorator to a module of this package (one module per family) and a test beside
+the others. A profile may waive a rule for its own environment with a written reason.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from ..errors import Problem
+from ..profiles import Location, Profile
+from ..variables import Variable, value_at
+from ..yaml_source import KeyPath, format_key_path
+
+Severity = Literal["error", "warning"]
+ALL_TIERS = frozenset({"development", "staging", "production"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule found: the key path at fault and a one-line message (no secret value)."""
+
+    path: KeyPath
+    message: str
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One environment as the rules see it; ``variables`` hold resolved secrets when resolved."""
+
+    profile: Profile
+    variables: list[Variable]
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    @property
+    def tier(self) -> str:
+        return str(self.profile.data["tier"])
+
+    def value(self, path: KeyPath) -> Any:
+        return value_at(self.profile.data, path)
+
+    def location(self, path: KeyPath) -> Location:
+        return self.profile.locations.get(path) or Location(self.profile.file, 1)
+
+
+@dataclass(frozen=True)
+class Context:
+    """The environment being checked, and every other environment that loaded cleanly."""
+
+    environment: Environment
+    others: list[Environment] = field(default_factory=list)
+
+
+Check = Callable[[Context], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    tiers: frozenset[str]
+    description: str
+    check: Check
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(
+    rule_id: str, description: str, tiers: Iterable[str] = ALL_TIERS, severity: Severity = "error"
+) -> Callable[[Check], Check]:
+    """Register a check as a rule."""
+
+    def register(check: Check) -> Check:
+        assert rule_id not in RULES, rule_id
+        RULES[rule_id] = Rule(rule_id, severity, frozenset(tiers), description, check)
+        return check
+
+    return register
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    """Problems that count, and the ones a waiver turned off (shown, never failing)."""
+
+    problems: list[Problem]
+    waived: list[Problem]
+
+
+WAIVER_RULE = "waivers"
+
+
+def check_policy(context: Context) -> PolicyResult:
+    """Run every rule of the environment's tier; apply its waivers."""
+    environment = context.environment
+    waivers = _waivers(environment.profile)
+    problems, waived, fired = [], [], set()
+    for registered in RULES.values():
+        if environment.tier not in registered.tiers:
+            continue
+        for finding in registered.check(context):
+            fired.add(registered.id)
+            location = environment.location(finding.path)
+            key = format_key_path(finding.path)
+            problem = Problem(
+                location.file,
+                location.line,
+                key,
+                finding.message,
+                registered.id,
+                registered.severity,
+            )
+            if registered.id in waivers:
+                reason = waivers[registered.id][0]
+                waived.append(
+                    replace(
+                        problem, message=f"{finding.message}; waived: {reason}", severity="waived"
+                    )
+                )
+            else:
+                problems.append(problem)
+    problems += _waiver_problems(environment, waivers, fired)
+    return PolicyResult(sorted(problems), sorted(waived))
+
+
+def _waivers(profile: Profile) -> dict[str, tuple[str, int]]:
+    """rule id -> (reason, index in the list), from the profile's waivers."""
+    return {
+        waiver["rule"]: (waiver["reason"], index)
+        for index, waiver in enumerate(profile.data.get("waivers", []))
+    }
+
+
+def _waiver_problems(
+    environment: Environment, waivers: dict[str, tuple[str, int]], fired: set[str]
+) -> list[Problem]:
+    problems = []
+    for rule_id, (_, index) in waivers.items():
+        path: KeyPath = ("waivers", index, "rule")
+        location = environment.location(path)
+        key = format_key_path(path)
+
+        def problem(message: str, severity: Severity = "error") -> Problem:
+            return Problem(location.file, location.line, key, message, WAIVER_RULE, severity)  # noqa: B023
+
+        if location.file != environment.profile.file:
+            problems.append(
+                problem(f"waivers belong in the environment's own profile, not in {location.file}")
+            )
+        elif rule_id not in RULES:
+            close = difflib.get_close_matches(rule_id, RULES, n=1)
+            problems.append(
+                problem(
+                    f"no rule named {rule_id!r}"
+                    + (f"; did you mean {close[0]!r}?" if close else "")
+                )
+            )
+        elif rule_id not in fired:
+            problems.append(
+                problem(f"waives {rule_id}, which finds nothing in {environment.name}", "warning")
+            )
+    return problems
+
+
+def failing(problems: Iterable[Problem]) -> list[Problem]:
+    return [problem for problem in problems if problem.severity == "error"]
+
+
+def _load_rule_modules() -> None:
+    from . import network, production, secrets, staging  # noqa: F401 - they register their rules
+
+
+_load_rule_modules()
+
+
+__all__ = [
+    "RULES",
+    "Context",
+    "Environment",
+    "Finding",
+    "PolicyResult",
+    "Rule",
+    "check_policy",
+    "failing",
+    "rule",
+]
