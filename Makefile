@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ENV ?=
 
-.PHONY: render validate check list test lint clean
+.PHONY: render validate check list test lint bench clean
 
 # Runtime install; redone when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -44,6 +44,14 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check mantis_render tests
 	$(BIN)/ruff format --check mantis_render tests
 	$(BIN)/mypy
+
+# Synthetic projects of 10, 100 and 1,000 services: a table, bench/results.json and a plot.
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py --json bench/results.json --plot bench/results.png $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -11,6 +11,7 @@ from .audit import SecretAge, audit_rotation
 from .compare import FileStatus, compare_files, unified_diff
 from .errors import MantisRenderError, PolicyError, Problem, ProfileError, SecretError
 from .explain import Explanation, explain
+from .layout import DEFAULT_OUTPUT, PROFILES_DIR, TEMPLATES_DIR
 from .output import read_environment
 from .policy import Context, Environment, PolicyResult, check_policy, failing
 from .profiles import Profile, ProfileSet
@@ -21,7 +22,6 @@ from .secrets import VaultNotConfigured, VaultReader, VaultSettings
 from .variables import Variable, environment_variables
 from .verify import verify_rendered
 
-DEFAULT_OUTPUT = "rendered"
 VAULT_HELP = "set VAULT_ADDR, and VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID"
 
 
@@ -53,13 +53,15 @@ class Project:
     _loaded: dict[str, Profile] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.profiles = ProfileSet(self.root / "profiles")
+        self.profiles = ProfileSet(self.root / PROFILES_DIR)
 
     @property
     def templates_dir(self) -> Path:
-        return self.root / "templates"
+        return self.root / TEMPLATES_DIR
 
-    def build(self, name: str, environ: Mapping[str, str] | None = None) -> RenderedEnvironment:
+    def build(
+        self, name: str, environ: Mapping[str, str] | None = None, verify: bool = True
+    ) -> RenderedEnvironment:
         """Load, validate, resolve secrets, render and verify one environment, in memory.
 
         With ``environ`` (the process environment), secret references are resolved and the .env
@@ -91,10 +93,11 @@ class Project:
             )
         complete = all(variable.value is not None for variable in variables)
         files = self._get_renderer().render(profile, variables, outputs_for(variables, complete))
-        templates = {output: f"templates/{TEMPLATES[output]}" for output in files}
-        problems = verify_rendered(files, f"{DEFAULT_OUTPUT}/{name}/", variables, templates)
-        if problems:
-            raise MantisRenderError(problems)
+        if verify:
+            templates = {output: f"templates/{TEMPLATES[output]}" for output in files}
+            problems = verify_rendered(files, f"{DEFAULT_OUTPUT}/{name}/", variables, templates)
+            if problems:
+                raise MantisRenderError(problems)
         return RenderedEnvironment(profile, variables, files, notes, policy)
 
     def _other_environments(self, name: str) -> list[Environment]:
@@ -133,8 +136,11 @@ class Project:
         return audit_rotation(profile, environment_variables(profile), VaultReader(settings), as_of)
 
     def committable(self, name: str) -> dict[str, str]:
-        """The files of ``name`` that are committed (no .env), rendered without any secret store."""
-        files = self.build(name).files
+        """The files of ``name`` that are committed (no .env), rendered without any secret store.
+
+        Not verified again: what they are compared with was verified when it was rendered.
+        """
+        files = self.build(name, verify=False).files
         return {path: text for path, text in files.items() if path not in PRIVATE_OUTPUTS}
 
     def check(self, name: str, out_dir: Path) -> list[FileStatus]:

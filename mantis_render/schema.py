@@ -122,10 +122,27 @@ def _database(prefix: str, product: str, database_kind: str) -> dict[str, Any]:
     )
 
 
-def _service(env: str, description: str) -> dict[str, Any]:
-    return _section(
-        description, {"port": _port(env, f"{description} port"), "limits": _limits(description)}
-    )
+SERVICE_NAME = r"[a-z][a-z0-9_]{0,40}"
+SERVICE_VARIABLE = r"[A-Z][A-Z0-9_]{0,60}"
+
+# Each service gives PORT_<NAME> and, for each of its `variables`, <NAME>_<VARIABLE>.
+SERVICE_SCHEMA: dict[str, Any] = {
+    "port": {
+        "type": "integer",
+        "required": True,
+        "min": 1,
+        "max": 65535,
+        "meta": {"description": "Port the service listens on (PORT_<SERVICE>)"},
+    },
+    "limits": _limits("the service"),
+    "variables": {
+        "type": "dict",
+        "required": False,
+        "keysrules": {"type": "string", "regex": SERVICE_VARIABLE},
+        "valuesrules": {"type": ["string", "integer", "number", "boolean"]},
+        "meta": {"description": "More variables of the service, named <SERVICE>_<KEY>"},
+    },
+}
 
 
 # The order here is the order of the variables in every output.
@@ -259,18 +276,17 @@ PROFILE_SCHEMA: dict[str, Any] = {
             "limits": _limits("Grafana"),
         },
     ),
-    "services": _section(
-        "MANTIS services",
-        {
-            "ingestion_iiot": _service("PORT_INGESTION_IIOT", "IIoT ingestion service"),
-            "preprocessing": _service("PORT_PREPROCESSING", "Preprocessing service"),
-            "feature_extraction": _service("PORT_FEATURE_EXTRACTION", "Feature extraction service"),
-            "anomaly_detection": _service("PORT_ANOMALY_DETECTION", "Anomaly detection service"),
-            "rul_prediction": _service("PORT_RUL_PREDICTION", "RUL prediction service"),
-            "orchestrator": _service("PORT_ORCHESTRATOR", "Orchestrator"),
-            "dashboard": _service("PORT_DASHBOARD", "Dashboard"),
+    "services": {
+        "type": "dict",
+        "required": True,
+        "minlength": 1,
+        "keysrules": {"type": "string", "regex": SERVICE_NAME},
+        "valuesrules": {"type": "dict", "schema": SERVICE_SCHEMA},
+        "meta": {
+            "description": "The MANTIS services, by name (lowercase, like ingestion_iiot)",
+            "services": True,
         },
-    ),
+    },
     "resources": _section(
         "Sizing of the environment",
         {
@@ -326,14 +342,48 @@ class Setting:
     secret_kind: str | None
 
 
-def settings(schema: Mapping[str, Any] = PROFILE_SCHEMA, prefix: KeyPath = ()) -> Iterator[Setting]:
-    """Every variable the schema declares, in declaration order."""
+def settings(
+    data: Mapping[str, Any] | None = None,
+    schema: Mapping[str, Any] = PROFILE_SCHEMA,
+    prefix: KeyPath = (),
+) -> Iterator[Setting]:
+    """Every variable in declaration order; with a profile's ``data``, its services' ones too."""
     for key, rules in schema.items():
         meta = rules.get("meta", {})
         if "env" in meta:
             yield Setting((*prefix, key), meta["env"], meta["description"], meta.get("secret"))
-        elif rules.get("type") == "dict":
-            yield from settings(rules["schema"], (*prefix, key))
+        elif meta.get("services"):
+            if data is not None:
+                yield from _service_settings(data.get(key) or {}, (*prefix, key))
+        elif rules.get("type") == "dict" and "schema" in rules:
+            yield from settings(data.get(key) if data else None, rules["schema"], (*prefix, key))
+
+
+def _service_settings(services: Mapping[str, Any], prefix: KeyPath) -> Iterator[Setting]:
+    for name, service in services.items():
+        upper = name.upper()
+        yield Setting((*prefix, name, "port"), f"PORT_{upper}", f"Port of the {name} service", None)
+        for variable in (service or {}).get("variables") or {}:
+            description = f"{variable} of the {name} service"
+            yield Setting(
+                (*prefix, name, "variables", variable), f"{upper}_{variable}", description, None
+            )
+
+
+def duplicate_variables(profile: Profile) -> list[Problem]:
+    """Two settings that would write the same variable (a service variable can clash)."""
+    seen: dict[str, KeyPath] = {}
+    problems = []
+    for setting in settings(profile.data):
+        if setting.env in seen:
+            location = profile.locations.get(setting.path) or Location(profile.file, 1)
+            first = format_key_path(seen[setting.env])
+            message = f"gives the variable {setting.env}, which {first} gives already"
+            problems.append(
+                Problem(location.file, location.line, format_key_path(setting.path), message)
+            )
+        seen.setdefault(setting.env, setting.path)
+    return problems
 
 
 class _ProfileValidator(cerberus.Validator):  # type: ignore[misc]
@@ -373,8 +423,9 @@ _VALIDATOR = _ProfileValidator(PROFILE_SCHEMA, error_handler=_LeafErrors)
 
 def validate_profile(profile: Profile) -> list[Problem]:
     """Every way ``profile`` breaks the schema, one problem each, sorted by file and line."""
-    if _VALIDATOR.validate(profile.data):
-        return []
+    # Profiles need no coercion or defaults; cerberus's normalization pass costs 6x the validation.
+    if _VALIDATOR.validate(profile.data, normalize=False):
+        return duplicate_variables(profile)
     return sorted(_to_problem(error, profile) for error in _VALIDATOR.errors)
 
 
@@ -401,6 +452,8 @@ def _rules_at(path: KeyPath) -> dict[str, Any]:
     for part in path:
         if isinstance(part, int):
             rules = rules.get("schema", {})
+        elif "valuesrules" in rules and "schema" not in rules:  # a mapping of any keys (services)
+            rules = rules["valuesrules"]
         else:
             rules = rules.get("schema", {}).get(part, {})
     return rules

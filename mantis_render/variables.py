@@ -50,7 +50,7 @@ def environment_variables(profile: Profile) -> list[Variable]:
     variables = [
         Variable(ENVIRONMENT_VARIABLE, profile.name, "Environment name (the profile's file name)")
     ]
-    for setting in settings():
+    for setting in settings(profile.data):
         value = value_at(profile.data, setting.path)
         reference = parse_reference(value) if isinstance(value, dict) else None
         text = None if reference else as_text(value)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import importlib.util
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from .errors import Problem
@@ -91,25 +93,73 @@ def _line(parsed: ParsedYaml, where: KeyPath) -> int:
 
 
 def _kubernetes(document: Any, files: Mapping[str, str]) -> Iterator[Failure]:
+    """Offline Kubernetes schemas from kubernetes-validate, strict: unknown fields are errors."""
     yield from _kubernetes_schema(document)
 
 
 def _kubernetes_schema(document: Any, prefix: KeyPath = ()) -> Iterator[Failure]:
-    import kubernetes_validate
-
-    try:
-        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
-    except kubernetes_validate.ValidationError as error:
+    validator = _kubernetes_validator(
+        str(document.get("kind", "")), str(document.get("apiVersion", ""))
+    )
+    if validator is None:
+        yield (
+            prefix,
+            f"Kubernetes {KUBERNETES_VERSION} schema: no kind {document.get('kind')!r} "
+            f"in {document.get('apiVersion')!r}",
+        )
+        return
+    for error in sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.path]):
         yield (
             (*prefix, *_error_path(error)),
             f"Kubernetes {KUBERNETES_VERSION} schema: {error.message}",
         )
-    except kubernetes_validate.utils.SchemaNotFoundError as error:  # an unknown kind or apiVersion
-        yield prefix, f"Kubernetes {KUBERNETES_VERSION} schema: {error}"
+
+
+@functools.cache
+def _kubernetes_validator(kind: str, api_version: str) -> Any:
+    """A validator for one kind, from the strict schemas kubernetes-validate ships, built once.
+
+    (kubernetes_validate.validate reads and parses the schema files again on every call.)
+    """
+    import jsonschema
+    from referencing import Registry, Resource
+
+    folder = _kubernetes_schemas()
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)  # apps/v1 -> apps-v1
+    path = folder / f"{kind.lower()}-{group_version}.json"
+    if not path.is_file():
+        return None
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    registry: Registry = Resource.from_contents(schema) @ _kubernetes_definitions()
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def _kubernetes_schemas() -> Path:
+    folder = _package_folder("kubernetes_validate") / "kubernetes-json-schema"
+    return folder / f"v{KUBERNETES_VERSION}-local-strict"
+
+
+@functools.cache
+def _kubernetes_definitions() -> Any:
+    """The shared definitions (1.3 MB of JSON): parsed once for every kind."""
+    from referencing import Registry, Resource
+
+    definitions = json.loads(
+        (_kubernetes_schemas() / "_definitions.json").read_text(encoding="utf-8")
+    )
+    return Resource.from_contents(definitions) @ Registry()
+
+
+def _package_folder(package: str) -> Path:
+    """Where an installed package lives, found without importing (running) it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"{package} is not installed; `pip install mantis-render` brings it")
+    return Path(spec.submodule_search_locations[0])
 
 
 def _kustomization(document: Any, files: Mapping[str, str]) -> Iterator[Failure]:
-    failures = list(_json_schema(document, _packaged_schema("kustomization.json"), "kustomization"))
+    failures = list(_json_schema(document, "kustomization.json", "kustomization"))
     yield from failures
     if failures:
         return
@@ -142,23 +192,26 @@ def _generated_configmap(document: Any, generator: Any, where: KeyPath) -> Itera
 
 
 def _external_secret(document: Any, files: Mapping[str, str]) -> Iterator[Failure]:
-    yield from _json_schema(
-        document, _packaged_schema("externalsecret-v1.json"), "ExternalSecret v1 CRD"
-    )
+    yield from _json_schema(document, "externalsecret-v1.json", "ExternalSecret v1 CRD")
 
 
 def _compose(document: Any, files: Mapping[str, str]) -> Iterator[Failure]:
-    yield from _json_schema(document, _compose_spec(), "compose specification")
+    yield from _json_schema(document, "compose-spec", "compose specification")
 
 
-def _json_schema(document: Any, schema: dict[str, Any], name: str) -> Iterator[Failure]:
+def _json_schema(document: Any, schema_name: str, name: str) -> Iterator[Failure]:
+    validator = _validator(schema_name)
+    for error in sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.path]):
+        yield _error_path(error), f"{name}: {error.message}"
+
+
+@functools.cache
+def _validator(schema_name: str) -> Any:
+    """A compiled validator for a packaged schema, or for the compose spec ("compose-spec")."""
     import jsonschema
 
-    validator_class = jsonschema.validators.validator_for(schema)
-    for error in sorted(
-        validator_class(schema).iter_errors(document), key=lambda e: [str(p) for p in e.path]
-    ):
-        yield _error_path(error), f"{name}: {error.message}"
+    schema = _compose_spec() if schema_name == "compose-spec" else _packaged_schema(schema_name)
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def _error_path(error: Any) -> KeyPath:
@@ -182,7 +235,8 @@ def _packaged_schema(name: str) -> dict[str, Any]:
 
 @functools.cache
 def _compose_spec() -> dict[str, Any]:
-    vendor = importlib.resources.files("check_jsonschema") / "builtin_schemas" / "vendor"
+    """The compose specification check-jsonschema ships, read without importing that package."""
+    vendor = _package_folder("check_jsonschema") / "builtin_schemas" / "vendor"
     schema: dict[str, Any] = json.loads((vendor / "compose-spec.json").read_text(encoding="utf-8"))
     return schema
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ..errors import MantisRenderError, Problem, UnknownEnvironmentError
-from ..project import DEFAULT_OUTPUT, Project, RenderedEnvironment
-from ..report import REPORTER_BY_NAME
+from ..layout import DEFAULT_OUTPUT, REPORT_FORMATS
+
+if TYPE_CHECKING:
+    from ..project import Project, RenderedEnvironment
 
 EXIT_INVALID = 1
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -29,11 +31,18 @@ def format_option(command: Command) -> Command:
     return click.option(
         "--format",
         "output_format",
-        type=click.Choice(sorted(REPORTER_BY_NAME)),
+        type=click.Choice(REPORT_FORMATS),
         default="text",
         show_default=True,
         help="Output for people (text) or for pipelines and editors (json).",
     )(command)
+
+
+def open_project(root: Path) -> Project:
+    """The project at ``root``; imported here so that --help needs none of the core."""
+    from ..project import Project
+
+    return Project(root)
 
 
 def output_folder(project: Project, out: Path | None) -> Path:

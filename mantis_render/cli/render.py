@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import MantisRenderError, Problem
-from ..output import Written, write_environment
-from ..project import Project, RenderedEnvironment
-from ..render import DOTENV
-from ..report import JSON_REPORTER, ValidationResult
 from .common import (
     build_all,
     check_environment,
     chosen_environments,
     exit_invalid_if,
     format_option,
+    open_project,
     out_option,
     output_folder,
     report,
 )
+
+if TYPE_CHECKING:
+    from ..output import Written
+    from ..project import RenderedEnvironment
+    from ..report import ValidationResult
 
 
 @click.command()
@@ -41,7 +44,7 @@ from .common import (
 )
 @click.pass_obj
 def render(
-    project: Project,
+    root: Path,
     environments: tuple[str, ...],
     render_all: bool,
     out: Path | None,
@@ -55,6 +58,10 @@ def render(
     Only changed files are rewritten; an environment with a problem writes nothing and keeps
     its previous output.
     """
+    from ..output import write_environment
+    from ..render import DOTENV
+
+    project = open_project(root)
     if render_all and environments:
         raise click.UsageError("give environment names or --all, not both")
     names = chosen_environments(project, environments, render_all)
@@ -104,11 +111,14 @@ def _notes(environment: RenderedEnvironment, written: Written) -> list[str]:
 @click.argument("environments", nargs=-1, metavar="[ENV]...")
 @format_option
 @click.pass_obj
-def validate(project: Project, environments: tuple[str, ...], output_format: str) -> None:
+def validate(root: Path, environments: tuple[str, ...], output_format: str) -> None:
     """Check ENV... (all when none given): schema, policy, templates and output; writes nothing.
 
     Waived rules are listed with their reason. No secret store is contacted.
     """
+    project = open_project(root)
+    from ..report import JSON_REPORTER, ValidationResult
+
     names = chosen_environments(project, environments, not environments)
     results: dict[str, ValidationResult] = {}
     for name in names:
@@ -133,18 +143,23 @@ def validate(project: Project, environments: tuple[str, ...], output_format: str
 
 @click.command(name="list")
 @click.pass_obj
-def list_environments(project: Project) -> None:
+def list_environments(root: Path) -> None:
     """List the environments that have a profile."""
-    for name in project.profiles.environments():
+    from ..layout import PROFILES_DIR
+    from ..profiles import ProfileSet
+
+    profiles = ProfileSet(root / PROFILES_DIR)
+    for name in profiles.environments():
         click.echo(name)
-    report(project.profiles.misnamed_files())
+    report(profiles.misnamed_files())
 
 
 @click.command(name="env-template")
 @click.argument("environment", metavar="ENV")
 @click.pass_obj
-def env_template(project: Project, environment: str) -> None:
+def env_template(root: Path, environment: str) -> None:
     """Print ENV's .env in the guide's .env.template form: every key, secrets as placeholders."""
+    project = open_project(root)
     check_environment(project, environment)
     try:
         click.echo(project.env_template(environment), nl=False)

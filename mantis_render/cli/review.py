@@ -10,14 +10,12 @@ import click
 
 from ..compare import FileStatus
 from ..errors import MantisRenderError
-from ..explain import UnknownVariable
-from ..project import Project
-from ..report import JSON_REPORTER, REPORTER_BY_NAME
 from .common import (
     check_environment,
     chosen_environments,
     exit_invalid_if,
     format_option,
+    open_project,
     out_option,
     output_folder,
     report,
@@ -29,14 +27,15 @@ from .common import (
 @out_option
 @format_option
 @click.pass_obj
-def check(
-    project: Project, environments: tuple[str, ...], out: Path | None, output_format: str
-) -> None:
+def check(root: Path, environments: tuple[str, ...], out: Path | None, output_format: str) -> None:
     """Exit 1 unless the committed output of ENV... (default: all) is what the profiles render.
 
     Lists each stale, missing or extra file. Renders in memory, compares the committable files
     (not .env), writes nothing and contacts no secret store.
     """
+    from ..report import REPORTER_BY_NAME
+
+    project = open_project(root)
     names = chosen_environments(project, environments, not environments)
     out_dir = output_folder(project, out)
     results: dict[str, list[FileStatus]] = {}
@@ -58,14 +57,15 @@ def check(
 @out_option
 @format_option
 @click.pass_obj
-def verify(
-    project: Project, environments: tuple[str, ...], out: Path | None, output_format: str
-) -> None:
+def verify(root: Path, environments: tuple[str, ...], out: Path | None, output_format: str) -> None:
     """Check the rendered files of ENV... (all when none given) on disk, as their readers will.
 
     Kubernetes manifests against the Kubernetes schema (offline), the ExternalSecret against its
     CRD, the compose override against the compose specification, and each .env read back.
     """
+    from ..report import JSON_REPORTER
+
+    project = open_project(root)
     names = chosen_environments(project, environments, not environments)
     out_dir = output_folder(project, out)
     problems = [problem for name in names for problem in project.verify(name, out_dir)]
@@ -87,13 +87,12 @@ def verify(
     help="Colour the diff [default: on a terminal, unless NO_COLOR is set].",
 )
 @click.pass_obj
-def diff(
-    project: Project, environments: tuple[str, ...], out: Path | None, color: bool | None
-) -> None:
+def diff(root: Path, environments: tuple[str, ...], out: Path | None, color: bool | None) -> None:
     """Show what `render ENV...` would change in the committed files, as a unified diff.
 
     Secret values are masked. Exit status 1 when there is a difference, like `git diff --exit-code`.
     """
+    project = open_project(root)
     names = chosen_environments(project, environments, False)
     out_dir = output_folder(project, out)
     if color is None:
@@ -128,12 +127,16 @@ def _coloured(line: str) -> str:
 @click.argument("variable", metavar="VAR")
 @format_option
 @click.pass_obj
-def explain(project: Project, environment: str, variable: str, output_format: str) -> None:
+def explain(root: Path, environment: str, variable: str, output_format: str) -> None:
     """Explain VAR of ENV: its value, the line that set it, what it overrode, where it lands.
 
     VAR is a variable (POSTGRES_HOST) or a setting (postgres.host). Secrets show their reference,
     never their value.
     """
+    from ..explain import UnknownVariable
+    from ..report import REPORTER_BY_NAME
+
+    project = open_project(root)
     check_environment(project, environment)
     try:
         explanation = project.explain(environment, variable)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
 from ..errors import MantisRenderError
-from ..project import Project
-from ..report import REPORTER_BY_NAME
-from .common import check_environment, exit_invalid_if, format_option, report
+from .common import check_environment, exit_invalid_if, format_option, open_project, report
 
 
 @click.group()
@@ -28,7 +27,7 @@ def secrets() -> None:
     help="Audit as of this date (YYYY-MM-DD) instead of today, to plan rotations.",
 )
 @click.pass_obj
-def audit(project: Project, environment: str, output_format: str, as_of: datetime | None) -> None:
+def audit(root: Path, environment: str, output_format: str, as_of: datetime | None) -> None:
     """Report the age of ENV's Vault secrets against their rotation periods.
 
     \b
@@ -36,6 +35,9 @@ def audit(project: Project, environment: str, output_format: str, as_of: datetim
     passwords 90 days; JWT secrets 180 days. Exit status 1 when a secret is overdue
     or its Vault metadata cannot be read.
     """
+    from ..report import REPORTER_BY_NAME
+
+    project = open_project(root)
     check_environment(project, environment)
     when = as_of.replace(tzinfo=UTC) if as_of else datetime.now(UTC)
     try:

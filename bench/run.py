@@ -1,0 +1,259 @@
+"""Benchmark mantis-render on synthetic projects of N services: whole processes, medians.
+
+    python bench/run.py                      # N = 10, 100, 1000; 5 runs each
+    python bench/run.py --sizes 10 --runs 1  # a smoke run
+    python bench/run.py --sizes 10 100 1000 10000 --plot bench/results.png
+
+Each project has the shipped templates and three environments (development, staging, production)
+whose profiles are the shipped ones with N services of about ten variables each. For each N it
+reports the wall time of `render --all` (into an empty folder), `validate` and `check` (on an
+up-to-date tree), the time of each phase (measured in a separate process calling the same core
+functions), the peak memory of `render --all`, and the bytes written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "staging", "production")
+VARIABLES_PER_SERVICE = 9  # plus its port: ten variables a service
+
+PHASES = """
+import json, sys, time
+from pathlib import Path
+from mantis_render.policy import Context, Environment, check_policy
+from mantis_render.profiles import ProfileSet
+from mantis_render.render import Renderer, outputs_for
+from mantis_render.schema import validate_profile
+from mantis_render.variables import environment_variables
+from mantis_render.verify import verify_rendered
+from mantis_render.output import write_environment
+from mantis_render import yaml_source
+
+root, out = Path(sys.argv[1]), Path(sys.argv[2])
+totals = dict.fromkeys(["load", "merge", "validate", "render", "verify", "write"], 0.0)
+profiles = ProfileSet(root / "profiles")
+renderer = Renderer(root / "templates")
+parse = yaml_source.parse_yaml
+def timed_parse(text, name):
+    start = time.perf_counter()
+    try:
+        return parse(text, name)
+    finally:
+        totals["load"] += time.perf_counter() - start
+yaml_source.parse_yaml = timed_parse
+import mantis_render.profiles as profiles_module
+profiles_module.parse_yaml = timed_parse
+for name in profiles.environments():
+    start = time.perf_counter()
+    profile = profiles.load(name)
+    totals["merge"] += time.perf_counter() - start  # load is taken out below
+    start = time.perf_counter()
+    assert not validate_profile(profile)
+    variables = environment_variables(profile)
+    result = check_policy(Context(Environment(profile, variables)))
+    totals["validate"] += time.perf_counter() - start
+    start = time.perf_counter()
+    complete = all(v.value is not None for v in variables)
+    files = renderer.render(profile, variables, outputs_for(variables, complete))
+    totals["render"] += time.perf_counter() - start
+    start = time.perf_counter()
+    assert not verify_rendered(files, name + "/", variables)
+    totals["verify"] += time.perf_counter() - start
+    start = time.perf_counter()
+    write_environment(out, name, files)
+    totals["write"] += time.perf_counter() - start
+totals["merge"] -= totals["load"]
+print(json.dumps({f"phase_{name}_s": seconds for name, seconds in totals.items()}))
+"""
+
+PEAK_MEMORY = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def make_project(folder: Path, services: int) -> Path:
+    """The shipped templates and profiles, with ``services`` synthetic services in the base."""
+    shutil.copytree(REPO / "templates", folder / "templates")
+    shutil.copytree(REPO / "profiles", folder / "profiles")
+    base = folder / "profiles/_base.yaml"
+    data = yaml.safe_load(base.read_text())
+    data["services"] = {
+        f"service_{index:05}": {
+            "port": 20000 + index,
+            "limits": {"cpus": 0.25, "memory_mb": 256},
+            "variables": {
+                f"SETTING_{n}": f"value-{index}-{n}" for n in range(VARIABLES_PER_SERVICE)
+            },
+        }
+        for index in range(services)
+    }
+    base.write_text(yaml.safe_dump(data, sort_keys=False))
+    return folder
+
+
+def run(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+    )
+    return time.perf_counter() - start
+
+
+def median_time(
+    command: list[str], cwd: Path, runs: int, fresh_output: Path | None = None
+) -> float:
+    times = []
+    for _ in range(runs):
+        if fresh_output is not None:
+            shutil.rmtree(fresh_output, ignore_errors=True)
+        times.append(run(command, cwd))
+    return statistics.median(times)
+
+
+def measure(services: int, runs: int, cli: list[str]) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix=f"mantis-bench-{services}-") as scratch:
+        project = make_project(Path(scratch) / "project", services)
+        out = project / "rendered"
+        result: dict[str, float] = {"services": services}
+        result["render_all_s"] = median_time(
+            [*cli, "render", "--all", "--no-resolve"], project, runs, out
+        )
+        result["validate_s"] = median_time([*cli, "validate"], project, runs)
+        result["check_s"] = median_time([*cli, "check"], project, runs)
+        peak = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                PEAK_MEMORY,
+                *cli,
+                "render",
+                "--all",
+                "--no-resolve",
+                "--out",
+                str(Path(scratch) / "peak"),
+            ],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result["peak_memory_mib"] = int(peak.stdout) / 1024  # ru_maxrss is in KiB on Linux
+        result["output_bytes"] = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+        phases = subprocess.run(
+            [sys.executable, "-c", PHASES, str(project), str(Path(scratch) / "phases")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result.update(json.loads(phases.stdout))
+        return result
+
+
+def table(results: list[dict[str, float]]) -> str:
+    columns = [
+        ("services", "services", "{:.0f}"),
+        ("render --all", "render_all_s", "{:.3f} s"),
+        ("validate", "validate_s", "{:.3f} s"),
+        ("check", "check_s", "{:.3f} s"),
+        ("peak memory", "peak_memory_mib", "{:.0f} MiB"),
+        ("output", "output_bytes", "{:,.0f} B"),
+        ("load", "phase_load_s", "{:.3f}"),
+        ("merge", "phase_merge_s", "{:.3f}"),
+        ("validate+policy", "phase_validate_s", "{:.3f}"),
+        ("render", "phase_render_s", "{:.3f}"),
+        ("verify", "phase_verify_s", "{:.3f}"),
+        ("write", "phase_write_s", "{:.3f}"),
+    ]
+    rows = [[title for title, _, _ in columns]]
+    for result in results:
+        rows.append([form.format(result[key]) for _, key, form in columns])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    lines = [
+        "| " + " | ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) + " |"
+        for row in rows
+    ]
+    lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    return "\n".join(lines)
+
+
+def plot(results: list[dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [r["services"] for r in results]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, label in (
+        ("render_all_s", "render --all"),
+        ("validate_s", "validate"),
+        ("check_s", "check"),
+    ):
+        left.plot(sizes, [r[key] for r in results], marker="o", label=label)
+    left.set(
+        xscale="log",
+        yscale="log",
+        xlabel="services (x3 environments)",
+        ylabel="seconds (median)",
+        title="Wall time",
+    )
+    left.legend()
+    right.plot(sizes, [r["peak_memory_mib"] for r in results], marker="o", color="tab:red")
+    right.set(
+        xscale="log",
+        xlabel="services (x3 environments)",
+        ylabel="MiB",
+        title="Peak memory of render --all",
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument(
+        "--plot", type=Path, help="also plot time and memory against N into this PNG"
+    )
+    arguments = parser.parse_args()
+    cli = [str(Path(sys.executable).parent / "mantis-render")]
+    results = []
+    for services in arguments.sizes:
+        results.append(measure(services, arguments.runs, cli))
+    machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+    print(f"mantis-render benchmark: {machine}, {arguments.runs} run(s) each, medians")
+    print(table(results))
+    for smaller, larger in itertools.pairwise(results):
+        growth = larger["render_all_s"] / smaller["render_all_s"]
+        factor = larger["services"] / smaller["services"]
+        print(f"render --all: {factor:.0f}x the services, {growth:.1f}x the time")
+    if arguments.json:
+        arguments.json.write_text(json.dumps(results, indent=2) + "\n")
+    if arguments.plot:
+        plot(results, arguments.plot)
+        print(f"plot: {arguments.plot}")
+
+
+if __name__ == "__main__":
+    main()

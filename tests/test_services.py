@@ -1,0 +1,102 @@
+"""Services are data: each gives PORT_<NAME> and its own variables, so the platform can grow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import REPO, CliRun, line_of
+from .readers import read_with_python_dotenv
+
+
+def add_service(project: Path, text: str) -> str:
+    base = project / "profiles/_base.yaml"
+    base.write_text(base.read_text().replace("services:\n", "services:\n" + text, 1))
+    return base.read_text()
+
+
+def test_a_new_service_brings_its_port_and_variables_everywhere(cli: CliRun, project: Path) -> None:
+    add_service(
+        project,
+        "  alarm_router:\n    port: 8007\n    limits: {cpus: 0.5, memory_mb: 256}\n"
+        "    variables: {QUEUE: alarms.high, RETRIES: 3}\n",
+    )
+
+    assert cli("render", "development").exit_code == 0
+
+    values = read_with_python_dotenv(project / "rendered/development/.env")
+    assert (
+        values["PORT_ALARM_ROUTER"],
+        values["ALARM_ROUTER_QUEUE"],
+        values["ALARM_ROUTER_RETRIES"],
+    ) == ("8007", "alarms.high", "3")
+    override = (project / "rendered/development/docker-compose.override.yml").read_text()
+    assert "  alarm-router:\n    env_file: [.env]\n" in override
+    explained = cli("explain", "development", "ALARM_ROUTER_QUEUE").stdout.splitlines()[:2]
+    assert explained[1].endswith("  services.alarm_router.variables.QUEUE")
+
+
+def test_service_mistakes_are_located(cli: CliRun, project: Path) -> None:
+    text = add_service(
+        project,
+        "  Alarm-Router: {port: 8007, limits: {cpus: 0.5, memory_mb: 256}}\n"
+        "  router: {prot: 8008, limits: {cpus: 0.5, memory_mb: 256}}\n",
+    )
+    result = cli("validate", "development")
+    assert result.stderr.splitlines() == [
+        f"profiles/_base.yaml:{line_of(text, 'Alarm-Router')}: services.Alarm-Router: must match the pattern [a-z][a-z0-9_]{{0,40}}",
+        f"profiles/_base.yaml:{line_of(text, 'prot:')}: services.router.prot: unknown key; did you mean 'port'?",
+        # A missing key is reported in the environment's own file, where it can be added.
+        "profiles/development.yaml:1: services.router.port: required key is missing",
+    ]
+
+
+def test_a_service_variable_cannot_shadow_another_variable(cli: CliRun, project: Path) -> None:
+    text = add_service(
+        project,
+        "  postgres:\n    port: 9101\n    limits: {cpus: 0.5, memory_mb: 128}\n    variables: {HOST: db.local}\n",
+    )
+    result = cli("validate", "development")
+    assert result.stderr == (
+        f"profiles/_base.yaml:{line_of(text, 'HOST: db.local')}: services.postgres.variables.HOST: gives the variable "
+        "POSTGRES_HOST, which postgres.host gives already\n"
+    )
+
+
+def test_help_imports_none_of_the_core() -> None:
+    """--help must cost little more than click: the pipeline is imported by the commands."""
+    probe = "import sys; from mantis_render.cli import main; print(sorted(m for m in ('cerberus', 'jinja2', 'yaml', 'hvac', 'jsonschema') if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "[]\n"
+
+
+def test_report_formats_match_the_reporters() -> None:
+    from mantis_render.layout import REPORT_FORMATS
+    from mantis_render.report import REPORTER_BY_NAME
+
+    assert sorted(REPORT_FORMATS) == sorted(REPORTER_BY_NAME)
+
+
+def test_benchmark_smoke_run(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench/run.py"),
+            "--sizes",
+            "10",
+            "--runs",
+            "1",
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("| services | render --all | validate |   check | peak memory |")
+    assert lines[3].startswith("|       10 |")
+    assert (tmp_path / "r.json").read_text().count('"services": 10') == 1
