@@ -29,9 +29,11 @@ render: $(VENV)/.installed
 validate: $(VENV)/.installed
 	$(BIN)/mantis-render validate $(ENV)
 
-# Exit 1 when the committed rendered/ output is stale (for CI and pre-commit).
+# Exit 1 when the committed rendered/ output, docs/variables.md or schemas/ are stale (CI).
 check: $(VENV)/.installed
 	$(BIN)/mantis-render check $(ENV)
+	$(BIN)/mantis-render -q docs --check
+	$(BIN)/mantis-render -q schema --check
 
 list: $(VENV)/.installed
 	$(BIN)/mantis-render list

@@ -17,7 +17,7 @@ from .policy import Context, Environment, PolicyResult, check_policy, failing
 from .profiles import Profile, ProfileSet
 from .render import PRIVATE_OUTPUTS, TEMPLATES, Renderer, outputs_for
 from .resolution import resolve_secrets
-from .schema import settings, validate_profile
+from .schema import TIERS, settings, validate_profile
 from .secrets import VaultNotConfigured, VaultReader, VaultSettings
 from .variables import Variable, environment_variables
 from .verify import verify_rendered
@@ -189,6 +189,25 @@ class Project:
             return renderer.render(profile, variables, outputs_for(variables, with_dotenv=True))
 
         return explain(profile, variable, render_everything)
+
+    def variable_reference(self) -> str:
+        """docs/variables.md: every variable of every environment (mantis_render.docs)."""
+        from .docs import variable_reference
+
+        profiles = {name: self.load_valid(name) for name in self.profiles.environments()}
+        # The guide's column order: development, staging, production (then any other by name).
+        order = {tier: index for index, tier in enumerate(TIERS)}
+        ranked = sorted(
+            profiles, key=lambda name: (order.get(profiles[name].data["tier"], 9), name)
+        )
+        return variable_reference({name: profiles[name] for name in ranked})
+
+    def new_environment(self, name: str, source: str) -> str:
+        """The profile text of a new environment ``name`` made from ``source`` (not yet written)."""
+        from .new_profile import profile_from
+
+        self.load_valid(source)
+        return profile_from(self.profiles.path_of(source).read_text(encoding="utf-8"), source, name)
 
     def env_template(self, name: str) -> str:
         """The .env.template form of an environment: no secret store is contacted."""

@@ -447,7 +447,8 @@ def _where_to_add(profile: Profile, path: KeyPath) -> Location:
     return Location(own.file, 1)
 
 
-def _rules_at(path: KeyPath) -> dict[str, Any]:
+def rules_at(path: KeyPath) -> dict[str, Any]:
+    """The cerberus rules of the setting at ``path``."""
     rules: dict[str, Any] = {"schema": PROFILE_SCHEMA}
     for part in path:
         if isinstance(part, int):
@@ -461,10 +462,10 @@ def _rules_at(path: KeyPath) -> dict[str, Any]:
 
 def _message(error: Any, path: KeyPath) -> str:
     code, constraint = error.code, error.constraint
-    rules = _rules_at(path)
+    rules = rules_at(path)
     secret = "secret" in rules.get("meta", {})
     if code == cerberus_errors.UNKNOWN_FIELD.code:
-        siblings = list(_rules_at(path[:-1]).get("schema", {}))
+        siblings = list(rules_at(path[:-1]).get("schema", {}))
         close = difflib.get_close_matches(str(path[-1]), siblings, n=1, cutoff=0.6)
         return "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
     if code == cerberus_errors.REQUIRED_FIELD.code:

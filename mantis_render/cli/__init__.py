@@ -10,10 +10,13 @@ from pathlib import Path
 
 import click
 
-from . import render, review, secrets
+from .. import __version__
+from . import authoring, render, review, secrets
+from .common import VERBOSITY
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="mantis-render")
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
@@ -21,13 +24,30 @@ from . import render, review, secrets
     show_default=True,
     help="Project folder holding profiles/ and templates/.",
 )
+@click.option("-q", "--quiet", is_flag=True, help="Print problems only.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print each file written or removed.")
 @click.pass_context
-def main(context: click.Context, root: Path) -> None:
-    """Render MANTIS configuration (.env, compose override, Kubernetes manifests) from profiles.
+def main(context: click.Context, root: Path, quiet: bool, verbose: bool) -> None:
+    """Render MANTIS configuration (.env, compose override, Kubernetes manifests) from one
+    YAML profile per environment (profiles/ENV.yaml).
 
     \b
-    Exit status: 0 success, 1 invalid input, 2 usage error.
+    Workflows:
+      mantis-render render staging        render one environment into rendered/staging/
+      mantis-render render --all          every environment (make render)
+      mantis-render validate              schema and policy of every profile; writes nothing
+      mantis-render check                 is the committed rendered/ current? (CI, pre-commit)
+      mantis-render diff staging          what render would change, secrets masked
+      mantis-render explain staging VAR   where a value comes from and where it goes
+      mantis-render new qa --from staging a new environment from an existing one
+      mantis-render docs                  docs/variables.md, generated
+
+    \b
+    Exit status: 0 success, 1 invalid input (one line per problem), 2 usage error.
+    Shell completion (bash; zsh and fish alike):
+      eval "$(_MANTIS_RENDER_COMPLETE=bash_source mantis-render)"
     """
+    context.meta[VERBOSITY] = -1 if quiet else (1 if verbose else 0)
     context.obj = root
 
 
@@ -41,5 +61,8 @@ for command in (
     review.explain,
     review.verify,
     secrets.secrets,
+    authoring.docs,
+    authoring.schema_command,
+    authoring.new,
 ):
     main.add_command(command)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -9,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..errors import MantisRenderError, Problem, UnknownEnvironmentError
-from ..layout import DEFAULT_OUTPUT, REPORT_FORMATS
+from ..layout import DEFAULT_OUTPUT, PROFILES_DIR, REPORT_FORMATS
 
 if TYPE_CHECKING:
     from ..project import Project, RenderedEnvironment
@@ -36,6 +38,43 @@ def format_option(command: Command) -> Command:
         show_default=True,
         help="Output for people (text) or for pipelines and editors (json).",
     )(command)
+
+
+VERBOSITY = "mantis_render.verbosity"  # in click's shared context meta: -1 quiet, 0, 1 verbose
+
+
+def verbosity() -> int:
+    context = click.get_current_context(silent=True)
+    return int(context.meta.get(VERBOSITY, 0)) if context else 0
+
+
+def use_color(err: bool = False) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    stream = sys.stderr if err else sys.stdout
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def say(message: str, err: bool = False, level: int = 0, color: str | None = None) -> None:
+    """Print an informational line: hidden by --quiet, or unless --verbose for level 1."""
+    if verbosity() < level or verbosity() < 0:
+        return
+    if color and use_color(err):
+        message = click.style(message, fg=color)
+    click.echo(message, err=err)
+
+
+def complete_environment(
+    context: click.Context, parameter: click.Parameter, incomplete: str
+) -> list[str]:
+    """Shell completion: the environment names in the project's profiles/ folder."""
+    from ..profiles import ProfileSet
+
+    root = Path(context.find_root().params.get("root") or ".")
+    return [
+        name
+        for name in ProfileSet(root / PROFILES_DIR).environments()
+        if name.startswith(incomplete)
+    ]
 
 
 def open_project(root: Path) -> Project:
@@ -84,10 +123,14 @@ def build_all(
 
 
 def report(problems: Iterable[Problem]) -> bool:
-    """Print problems to stderr, one per line; True when there was any."""
+    """Print problems to stderr, one per line (even with --quiet); True when there was any."""
     found = False
+    color = use_color(err=True)
     for problem in problems:
-        click.echo(str(problem), err=True)
+        line = str(problem)
+        if color:
+            line = click.style(line, fg="red" if problem.severity == "error" else "yellow")
+        click.echo(line, err=True)
         found = True
     return found
 

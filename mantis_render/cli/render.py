@@ -13,12 +13,14 @@ from .common import (
     build_all,
     check_environment,
     chosen_environments,
+    complete_environment,
     exit_invalid_if,
     format_option,
     open_project,
     out_option,
     output_folder,
     report,
+    say,
 )
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("environments", nargs=-1, metavar="ENV...")
+@click.argument("environments", nargs=-1, metavar="ENV...", shell_complete=complete_environment)
 @click.option("--all", "render_all", is_flag=True, help="Render every environment in profiles/.")
 @out_option
 @click.option(
@@ -75,10 +77,14 @@ def render(
             report([Problem(str(where), 0, "", f"cannot write: {error.strerror}")])
             failed = True
             continue
-        click.echo(_summary(environment, written))
+        say(_summary(environment, written))
+        for path in written.changed:
+            say(f"  wrote {written.folder / path}", level=1)
+        for path in written.removed:
+            say(f"  removed {written.folder / path}", level=1)
         report(environment.policy.problems)  # warnings only: errors stop the build
         for note in _notes(environment, written):
-            click.echo(f"{environment.name}: note: {note}", err=True)
+            say(f"{environment.name}: note: {note}", err=True)
         if require_env and DOTENV not in environment.files:
             click.echo(
                 f"{environment.name}: .env is required (--require-env) but was not written",
@@ -108,7 +114,7 @@ def _notes(environment: RenderedEnvironment, written: Written) -> list[str]:
 
 
 @click.command()
-@click.argument("environments", nargs=-1, metavar="[ENV]...")
+@click.argument("environments", nargs=-1, metavar="[ENV]...", shell_complete=complete_environment)
 @format_option
 @click.pass_obj
 def validate(root: Path, environments: tuple[str, ...], output_format: str) -> None:
@@ -134,9 +140,9 @@ def validate(root: Path, environments: tuple[str, ...], output_format: str) -> N
         for name, result in results.items():
             report(result.problems)
             if result.valid:
-                click.echo(f"{name}: valid")
+                say(f"{name}: valid", color="green")
                 for waived in result.waived:
-                    click.echo(str(waived))
+                    say(str(waived))
         report(misnamed)
     exit_invalid_if(bool(misnamed) or not all(result.valid for result in results.values()))
 
@@ -155,7 +161,7 @@ def list_environments(root: Path) -> None:
 
 
 @click.command(name="env-template")
-@click.argument("environment", metavar="ENV")
+@click.argument("environment", metavar="ENV", shell_complete=complete_environment)
 @click.pass_obj
 def env_template(root: Path, environment: str) -> None:
     """Print ENV's .env in the guide's .env.template form: every key, secrets as placeholders."""

@@ -13,17 +13,19 @@ from ..errors import MantisRenderError
 from .common import (
     check_environment,
     chosen_environments,
+    complete_environment,
     exit_invalid_if,
     format_option,
     open_project,
     out_option,
     output_folder,
     report,
+    say,
 )
 
 
 @click.command()
-@click.argument("environments", nargs=-1, metavar="[ENV]...")
+@click.argument("environments", nargs=-1, metavar="[ENV]...", shell_complete=complete_environment)
 @out_option
 @format_option
 @click.pass_obj
@@ -53,7 +55,7 @@ def check(root: Path, environments: tuple[str, ...], out: Path | None, output_fo
 
 
 @click.command()
-@click.argument("environments", nargs=-1, metavar="[ENV]...")
+@click.argument("environments", nargs=-1, metavar="[ENV]...", shell_complete=complete_environment)
 @out_option
 @format_option
 @click.pass_obj
@@ -74,12 +76,14 @@ def verify(root: Path, environments: tuple[str, ...], out: Path | None, output_f
     else:
         report(problems)
         if not problems:
-            click.echo(f"{', '.join(names)}: verified")
+            say(f"{', '.join(names)}: verified", color="green")
     exit_invalid_if(bool(problems))
 
 
 @click.command()
-@click.argument("environments", nargs=-1, required=True, metavar="ENV...")
+@click.argument(
+    "environments", nargs=-1, required=True, metavar="ENV...", shell_complete=complete_environment
+)
 @out_option
 @click.option(
     "--color/--no-color",
@@ -123,7 +127,7 @@ def _coloured(line: str) -> str:
 
 
 @click.command()
-@click.argument("environment", metavar="ENV")
+@click.argument("environment", metavar="ENV", shell_complete=complete_environment)
 @click.argument("variable", metavar="VAR")
 @format_option
 @click.pass_obj

@@ -9,7 +9,14 @@ from pathlib import Path
 import click
 
 from ..errors import MantisRenderError
-from .common import check_environment, exit_invalid_if, format_option, open_project, report
+from .common import (
+    check_environment,
+    complete_environment,
+    exit_invalid_if,
+    format_option,
+    open_project,
+    report,
+)
 
 
 @click.group()
@@ -18,7 +25,7 @@ def secrets() -> None:
 
 
 @secrets.command()
-@click.argument("environment", metavar="ENV")
+@click.argument("environment", metavar="ENV", shell_complete=complete_environment)
 @format_option
 @click.option(
     "--as-of",

@@ -1,0 +1,118 @@
+"""docs, schema, new: for the people who write profiles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..errors import MantisRenderError, Problem
+from .common import (
+    check_environment,
+    complete_environment,
+    exit_invalid_if,
+    open_project,
+    report,
+    say,
+)
+
+DOCS_FILE = Path("docs/variables.md")
+SCHEMA_FILES = {
+    "profile.schema.json": False,  # a merged profile: every required key
+    "profile-file.schema.json": True,  # one file, as an editor sees it
+}
+
+
+@click.command()
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Exit 1 if the committed reference is stale; write nothing.",
+)
+@click.pass_obj
+def docs(root: Path, check_only: bool) -> None:
+    """Write docs/variables.md: every variable, its description, type, and value per environment.
+
+    Secrets show their reference, never their value.
+    """
+    project = open_project(root)
+    try:
+        text = project.variable_reference()
+    except MantisRenderError as error:
+        exit_invalid_if(report(error.problems))
+        return
+    _write_or_check(root / DOCS_FILE, text, check_only, "mantis-render docs")
+
+
+@click.command(name="schema")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Exit 1 if the committed schemas are stale; write nothing.",
+)
+@click.pass_obj
+def schema_command(root: Path, check_only: bool) -> None:
+    """Write the profile schema as JSON Schema (draft 2020-12) into schemas/, for editors.
+
+    Profiles name it in their first line, so the YAML language server checks and completes them.
+    """
+    from ..json_schema import profile_json_schema
+
+    for name, per_file in SCHEMA_FILES.items():
+        text = json.dumps(profile_json_schema(per_file), indent=2, ensure_ascii=False) + "\n"
+        _write_or_check(root / "schemas" / name, text, check_only, "mantis-render schema")
+
+
+def _write_or_check(path: Path, text: str, check_only: bool, command: str) -> None:
+    from ..output import write_file_atomically
+
+    if check_only:
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current != text:
+            exit_invalid_if(report([Problem(str(path), 0, "", f"stale; run: {command}")]))
+        say(f"{path}: up to date")
+        return
+    say(f"{path}: {'written' if write_file_atomically(path, text) else 'up to date'}")
+
+
+@click.command()
+@click.argument("name", metavar="ENV")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="ENV",
+    shell_complete=complete_environment,
+    help="The environment to start from, like staging.",
+)
+@click.pass_obj
+def new(root: Path, name: str, source: str) -> None:
+    """Create profiles/ENV.yaml from another environment's profile, with ENV's own names.
+
+    Every value naming the source environment (hosts, databases, buckets, consumer groups,
+    mantis/<env>/... Vault paths) names ENV instead; the tier is kept. Nothing is overwritten.
+    """
+    from ..profiles import ENVIRONMENT_NAME
+
+    project = open_project(root)
+    check_environment(project, source)
+    if not ENVIRONMENT_NAME.fullmatch(name):
+        raise click.BadParameter(
+            f"{name!r} is not an environment name: lowercase letters, digits and '-'",
+            param_hint="ENV",
+        )
+    target = project.profiles.path_of(name)
+    if target.exists():
+        exit_invalid_if(
+            report([Problem(str(target), 0, "", "exists already; choose another name")])
+        )
+    try:
+        text = project.new_environment(name, source)
+    except MantisRenderError as error:
+        exit_invalid_if(report(error.problems))
+        return
+    target.write_text(text, encoding="utf-8")
+    say(f"{name}: created {target} from {source}; next: mantis-render validate {name}")
