@@ -7,7 +7,7 @@ partial profiles: other profiles extend them, but they are not environments them
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +63,14 @@ class Profile:
 
 @dataclass(frozen=True)
 class ProfileSet:
-    """The profiles folder of a project, and the names shown for its files."""
+    """The profiles folder of a project, and the names shown for its files.
+
+    Each file is parsed once: environments that extend the same base share its parse.
+    """
 
     directory: Path
     display_prefix: str = "profiles/"
+    _parsed: dict[str, Layer] = field(default_factory=dict, compare=False, repr=False)
 
     def path_of(self, name: str) -> Path:
         return self.directory / f"{name}{PROFILE_SUFFIX}"
@@ -110,7 +114,8 @@ class ProfileSet:
         data: dict[str, Any] = {}
         tree: _LocationTree = {}
         for layer in chain:
-            data, tree = _merge(data, tree, layer.data, _location_tree(layer))
+            settings = {key: value for key, value in layer.data.items() if key != EXTENDS_KEY}
+            data, tree = _merge(data, tree, settings, _location_tree(layer))
         return Profile(name, data, _flatten(tree), tuple(chain))
 
     def _profile_files(self) -> list[Path]:
@@ -125,7 +130,7 @@ class ProfileSet:
             layer = self._load_layer(name)
             chain.insert(0, layer)
             seen.append(name)
-            parent = layer.data.pop(EXTENDS_KEY, None)
+            parent = layer.data.get(EXTENDS_KEY)
             if parent is None:
                 return chain
             self._check_parent(layer, parent, seen)
@@ -148,6 +153,11 @@ class ProfileSet:
             raise fail(f"no profile named {parent!r} in {self.display_prefix}")
 
     def _load_layer(self, name: str) -> Layer:
+        if name not in self._parsed:
+            self._parsed[name] = self._parse_layer(name)
+        return self._parsed[name]
+
+    def _parse_layer(self, name: str) -> Layer:
         shown = self.display(name)
         try:
             raw = self.path_of(name).read_bytes()

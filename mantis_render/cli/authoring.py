@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import MantisRenderError, Problem
 from .common import (
     check_environment,
     complete_environment,
@@ -16,6 +15,10 @@ from .common import (
     report,
     say,
 )
+
+if TYPE_CHECKING:
+    pass
+
 
 DOCS_FILE = Path("docs/variables.md")
 SCHEMA_FILES = {
@@ -37,6 +40,8 @@ def docs(root: Path, check_only: bool) -> None:
 
     Secrets show their reference, never their value.
     """
+    from ..errors import MantisRenderError
+
     project = open_project(root)
     try:
         text = project.variable_reference()
@@ -59,6 +64,8 @@ def schema_command(root: Path, check_only: bool) -> None:
 
     Profiles name it in their first line, so the YAML language server checks and completes them.
     """
+    import json
+
     from ..json_schema import profile_json_schema
 
     for name, per_file in SCHEMA_FILES.items():
@@ -67,6 +74,7 @@ def schema_command(root: Path, check_only: bool) -> None:
 
 
 def _write_or_check(path: Path, text: str, check_only: bool, command: str) -> None:
+    from ..errors import Problem
     from ..output import write_file_atomically
 
     if check_only:
@@ -95,6 +103,7 @@ def new(root: Path, name: str, source: str) -> None:
     Every value naming the source environment (hosts, databases, buckets, consumer groups,
     mantis/<env>/... Vault paths) names ENV instead; the tier is kept. Nothing is overwritten.
     """
+    from ..errors import MantisRenderError, Problem
     from ..profiles import ENVIRONMENT_NAME
 
     project = open_project(root)

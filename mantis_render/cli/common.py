@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..errors import MantisRenderError, Problem, UnknownEnvironmentError
 from ..layout import DEFAULT_OUTPUT, PROFILES_DIR, REPORT_FORMATS
 
 if TYPE_CHECKING:
+    from ..errors import Problem
     from ..project import Project, RenderedEnvironment
 
 EXIT_INVALID = 1
@@ -89,6 +89,8 @@ def output_folder(project: Project, out: Path | None) -> Path:
 
 
 def check_environment(project: Project, name: str) -> None:
+    from ..errors import UnknownEnvironmentError
+
     try:
         project.profiles.check_environment(name)
     except UnknownEnvironmentError as error:
@@ -113,6 +115,8 @@ def chosen_environments(
 def build_all(
     project: Project, names: Iterable[str], environ: Mapping[str, str] | None
 ) -> tuple[list[RenderedEnvironment], bool]:
+    from ..errors import MantisRenderError
+
     built, failed = [], False
     for name in names:
         try:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import MantisRenderError, Problem
 from .common import (
     build_all,
     check_environment,
@@ -60,6 +59,7 @@ def render(
     Only changed files are rewritten; an environment with a problem writes nothing and keeps
     its previous output.
     """
+    from ..errors import Problem
     from ..output import write_environment
     from ..render import DOTENV
 
@@ -122,6 +122,8 @@ def validate(root: Path, environments: tuple[str, ...], output_format: str) -> N
 
     Waived rules are listed with their reason. No secret store is contacted.
     """
+    from ..errors import MantisRenderError
+
     project = open_project(root)
     from ..report import JSON_REPORTER, ValidationResult
 
@@ -165,6 +167,8 @@ def list_environments(root: Path) -> None:
 @click.pass_obj
 def env_template(root: Path, environment: str) -> None:
     """Print ENV's .env in the guide's .env.template form: every key, secrets as placeholders."""
+    from ..errors import MantisRenderError
+
     project = open_project(root)
     check_environment(project, environment)
     try:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..compare import FileStatus
-from ..errors import MantisRenderError
 from .common import (
     check_environment,
     chosen_environments,
@@ -23,6 +22,9 @@ from .common import (
     say,
 )
 
+if TYPE_CHECKING:
+    from ..compare import FileStatus
+
 
 @click.command()
 @click.argument("environments", nargs=-1, metavar="[ENV]...", shell_complete=complete_environment)
@@ -35,6 +37,8 @@ def check(root: Path, environments: tuple[str, ...], out: Path | None, output_fo
     Lists each stale, missing or extra file. Renders in memory, compares the committable files
     (not .env), writes nothing and contacts no secret store.
     """
+    from ..compare import FileStatus
+    from ..errors import MantisRenderError
     from ..report import REPORTER_BY_NAME
 
     project = open_project(root)
@@ -96,6 +100,8 @@ def diff(root: Path, environments: tuple[str, ...], out: Path | None, color: boo
 
     Secret values are masked. Exit status 1 when there is a difference, like `git diff --exit-code`.
     """
+    from ..errors import MantisRenderError
+
     project = open_project(root)
     names = chosen_environments(project, environments, False)
     out_dir = output_folder(project, out)
@@ -137,6 +143,7 @@ def explain(root: Path, environment: str, variable: str, output_format: str) -> 
     VAR is a variable (POSTGRES_HOST) or a setting (postgres.host). Secrets show their reference,
     never their value.
     """
+    from ..errors import MantisRenderError
     from ..explain import UnknownVariable
     from ..report import REPORTER_BY_NAME
 

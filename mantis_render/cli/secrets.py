@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import MantisRenderError
 from .common import (
     check_environment,
     complete_environment,
@@ -17,6 +16,9 @@ from .common import (
     open_project,
     report,
 )
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 @click.group()
@@ -42,6 +44,9 @@ def audit(root: Path, environment: str, output_format: str, as_of: datetime | No
     passwords 90 days; JWT secrets 180 days. Exit status 1 when a secret is overdue
     or its Vault metadata cannot be read.
     """
+    from datetime import UTC, datetime
+
+    from ..errors import MantisRenderError
     from ..report import REPORTER_BY_NAME
 
     project = open_project(root)
