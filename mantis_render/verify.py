@@ -299,23 +299,19 @@ def read_dotenv(text: str) -> tuple[dict[str, tuple[str, int]], list[tuple[int, 
     return values, errors
 
 
+_DOUBLE_QUOTED_REST = re.compile(r'((?:[^"\\]|\\.)*)"', re.DOTALL)  # up to the unescaped quote
+_ESCAPED = re.compile(r'\\([\\"])')
+
+
 def _quoted(text: str, start: int, quote: str) -> tuple[str, int | None]:
     """The value from ``start`` up to the closing quote, and the index just after it."""
     if quote == "'":
         close = text.find("'", start)
         return (text[start:close], close + 1) if close >= 0 else ("", None)
-    characters, index = [], start
-    while index < len(text):
-        character = text[index]
-        if character == "\\" and index + 1 < len(text) and text[index + 1] in '\\"':
-            characters.append(text[index + 1])
-            index += 2
-        elif character == '"':
-            return "".join(characters), index + 1
-        else:
-            characters.append(character)
-            index += 1
-    return "", None
+    match = _DOUBLE_QUOTED_REST.match(text, start)
+    if not match:
+        return "", None
+    return _ESCAPED.sub(r"\1", match.group(1)), match.end()
 
 
 def _check_dotenv(text: str, shown: str, expected: dict[str, str] | None) -> list[Problem]:

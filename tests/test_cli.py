@@ -128,7 +128,10 @@ def test_help_everywhere(command: list[str]) -> None:
 
 def test_main_help_documents_exit_statuses() -> None:
     help_lines = CliRunner().invoke(main, ["--help"]).stdout.splitlines()
-    assert "  Exit status: 0 success, 1 invalid input (one line per problem), 2 usage error." in help_lines
+    assert (
+        "  Exit status: 0 success, 1 invalid input (one line per problem), 2 usage error."
+        in help_lines
+    )
 
 
 def test_unwritable_output_is_one_line_and_exit_1(cli: CliRun, project: Path) -> None:

@@ -276,3 +276,20 @@ def test_kustomize_literals_read_back_exactly_through_kubectl(batch: list[str]) 
 def test_a_value_wrapped_in_quotes_gets_one_pair_for_kustomize_to_strip() -> None:
     assert quote_kustomize_literal("'x'", "K") == "\"K=''x''\""
     assert quote_kustomize_literal("'x", "K") == '"K=\'x"'
+
+
+@given(st.lists(values, min_size=1, max_size=20))
+@example(CATALOGUE)
+def test_the_verifiers_dotenv_reader_reads_back_what_the_filter_writes(batch: list[str]) -> None:
+    from mantis_render.verify import read_dotenv
+
+    expected = {f"V{index}": value for index, value in enumerate(batch) if _representable(value)}
+    text = "# a comment\n\n" + "".join(
+        f"{name}={quote_dotenv(value)}\n" for name, value in expected.items()
+    )
+    values, errors = read_dotenv(text)
+    assert errors == []
+    assert {name: value for name, (value, _) in values.items()} == expected
+    lines = text.split("\n")
+    for name, (_, line) in values.items():
+        assert lines[line - 1].startswith(f"{name}=")

@@ -52,7 +52,7 @@ BREAKS = [
         "staging",
         "k8s/kustomization.yaml",
         "ENVIRONMENT!=",
-        "configMapGenerator[0].literals[0]: kustomization: \"ENVIRONMENT!=staging\" does not match \"^[-._a-zA-Z0-9]+=\"",
+        'configMapGenerator[0].literals[0]: kustomization: "ENVIRONMENT!=staging" does not match "^[-._a-zA-Z0-9]+="',
     ),
     Break(
         "ExternalSecret",
