@@ -1,9 +1,9 @@
 """Check rendered text the way its readers will, before it is written (and, with verify, on disk).
 
-- YAML files parse; the Secret and the generated ConfigMap pass the Kubernetes schema
-  (kubernetes-validate, offline, strict); the ExternalSecret and the kustomization pass the
-  schemas in mantis_render/schemas; the compose override passes the compose specification
-  (the copy check-jsonschema ships).
+- YAML files parse; the Secret and the generated ConfigMap pass the strict Kubernetes schemas
+  kubernetes-validate ships (offline); the ExternalSecret and the kustomization pass the schemas
+  in mantis_render/schemas; the compose override passes the compose specification (the copy
+  check-jsonschema ships). All are checked with jsonschema-rs, compiled once per process.
 - .env files read back, under the quoting rules the filters write, to exactly the expected values.
 
 Every problem names the output file, the line and the key. Heavy validators load on first use.

@@ -14,11 +14,12 @@ from typing import Any, Literal
 
 from ..errors import Problem
 from ..profiles import Location, Profile
+from ..schema import TIERS
 from ..variables import Variable, value_at
 from ..yaml_source import KeyPath, format_key_path
 
 Severity = Literal["error", "warning"]
-ALL_TIERS = frozenset({"development", "staging", "production"})
+ALL_TIERS = frozenset(TIERS)
 
 
 @dataclass(frozen=True)
