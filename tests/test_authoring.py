@@ -216,3 +216,15 @@ def test_new_never_overwrites_and_checks_its_names(cli: CliRun, project: Path) -
     assert cli("new", "QA", "--from", "staging").exit_code == 2
     assert cli("new", "qa", "--from", "nope").exit_code == 2
     assert not (project / "profiles/qa.yaml").exists()
+
+
+def test_schema_check_fails_when_stale_and_writes_nothing(cli: CliRun, project: Path) -> None:
+    result = cli("schema", "--check")
+    assert result.exit_code == 1
+    assert (
+        result.stderr.splitlines()[0]
+        == f"{project / 'schemas/profile.schema.json'}: stale; run: mantis-render schema"
+    )
+    assert not (project / "schemas").exists()
+    assert cli("schema").exit_code == 0
+    assert (cli("schema", "--check").exit_code, cli("schema", "--check").stderr) == (0, "")
