@@ -51,6 +51,7 @@ class Project:
     profiles: ProfileSet = field(init=False)
     _renderer: Renderer | None = field(default=None, init=False, repr=False)
     _loaded: dict[str, Profile] = field(default_factory=dict, init=False, repr=False)
+    _unresolved: dict[str, Environment] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.profiles = ProfileSet(self.root / PROFILES_DIR)
@@ -69,8 +70,8 @@ class Project:
         .env is rendered only if the profile holds no reference. Raises UnknownEnvironmentError
         for a name with no profile, and MantisRenderError with every problem found.
         """
-        profile = self.load_valid(name)
-        variables = environment_variables(profile)
+        unresolved = self._unresolved_environment(name)
+        profile, variables = unresolved.profile, unresolved.variables
         notes = []
         if environ is not None:
             resolution = resolve_secrets(profile, variables, environ, self.root)
@@ -106,11 +107,18 @@ class Project:
         for other in self.profiles.environments():
             if other != name:
                 try:
-                    profile = self.load_valid(other)
+                    others.append(self._unresolved_environment(other))
                 except MantisRenderError:
                     continue  # reported when that environment itself is checked
-                others.append(Environment(profile, environment_variables(profile)))
         return others
+
+    def _unresolved_environment(self, name: str) -> Environment:
+        """A valid profile and its variables, secret references unresolved; built once a name:
+        rendering every environment compares each with all the others."""
+        if name not in self._unresolved:
+            profile = self.load_valid(name)
+            self._unresolved[name] = Environment(profile, environment_variables(profile))
+        return self._unresolved[name]
 
     def load_valid(self, name: str) -> Profile:
         """The merged profile of ``name``, or ProfileError with every schema problem."""
