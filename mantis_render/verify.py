@@ -266,52 +266,52 @@ def read_dotenv(text: str) -> tuple[dict[str, tuple[str, int]], list[tuple[int, 
     errors: list[tuple[int, str]] = []
     position, line = 0, 1
     while position < len(text):
+        entry = _WELL_FORMED.match(text, position)
+        if entry:
+            name, single_quoted, double_quoted = entry.groups()
+            if single_quoted is not None:
+                value = single_quoted
+            else:
+                value = _ESCAPED.sub(r"\1", double_quoted)
+            if name in values:
+                errors.append((line, f"{name} is set twice"))
+            values[name] = (value, line)
+            line += entry.group().count("\n")
+            position = entry.end()
+            continue
         end = text.find("\n", position)
         end = len(text) if end < 0 else end
         current = text[position:end]
-        if not current.strip() or current.startswith("#"):
-            position, line = end + 1, line + 1
-            continue
-        match = _ASSIGNMENT.match(text, position)
-        if not match:
-            unquoted = re.match(r"([A-Za-z_][A-Za-z0-9_]*)=", current)
-            if unquoted:  # counted as present: the problem is its quoting, reported once
-                values[unquoted.group(1)] = (current[unquoted.end() :], line)
-            errors.append((line, "is not NAME='value' or NAME=\"value\""))
-            position, line = end + 1, line + 1
-            continue
-        name, quote = match.groups()
-        value, after = _quoted(text, match.end(), quote)
-        if after is None or (after < len(text) and text[after] != "\n"):
-            problem = (
-                "its quoted value is not closed"
-                if after is None
-                else "has text after its closing quote"
-            )
-            errors.append((line, f"{name}: {problem}"))
-            position, line = end + 1, line + 1
-            continue
-        if name in values:
-            errors.append((line, f"{name} is set twice"))
-        values[name] = (value, line)
-        line += text.count("\n", position, after) + 1
-        position = after + 1
+        if current.strip() and not current.startswith("#"):
+            errors.append((line, _malformed(text, position)))
+        position, line = end + 1, line + 1
     return values, errors
 
 
+# NAME='value' or NAME="value" ending its line; a value may span lines.
+_WELL_FORMED = re.compile(
+    r"""([A-Za-z_][A-Za-z0-9_]*)=(?:'([^']*)'|"((?:[^"\\]|\\.)*)")(?:\n|\Z)""", re.DOTALL
+)
 _DOUBLE_QUOTED_REST = re.compile(r'((?:[^"\\]|\\.)*)"', re.DOTALL)  # up to the unescaped quote
 _ESCAPED = re.compile(r'\\([\\"])')
 
 
-def _quoted(text: str, start: int, quote: str) -> tuple[str, int | None]:
-    """The value from ``start`` up to the closing quote, and the index just after it."""
-    if quote == "'":
-        close = text.find("'", start)
-        return (text[start:close], close + 1) if close >= 0 else ("", None)
-    match = _DOUBLE_QUOTED_REST.match(text, start)
+def _malformed(text: str, start: int) -> str:
+    """What is wrong with the line at ``start``, which is not a well-formed assignment."""
+    match = _ASSIGNMENT.match(text, start)
     if not match:
-        return "", None
-    return _ESCAPED.sub(r"\1", match.group(1)), match.end()
+        return "is not NAME='value' or NAME=\"value\""
+    name, quote = match.groups()
+    if not _is_closed(text, match.end(), quote):
+        return f"{name}: its quoted value is not closed"
+    return f"{name}: has text after its closing quote"
+
+
+def _is_closed(text: str, start: int, quote: str) -> bool:
+    """Whether the value quoted from ``start`` has its closing quote."""
+    if quote == "'":
+        return text.find("'", start) >= 0
+    return _DOUBLE_QUOTED_REST.match(text, start) is not None
 
 
 def _check_dotenv(text: str, shown: str, expected: dict[str, str] | None) -> list[Problem]:

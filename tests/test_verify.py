@@ -195,3 +195,32 @@ def test_verify_before_any_render(cli: CliRun, project: Path) -> None:
         1,
         f"{project}/rendered/staging/: nothing rendered here yet; run: mantis-render render staging\n",
     )
+
+
+def test_the_dotenv_reader_names_each_malformed_line_and_keeps_counting_lines() -> None:
+    from mantis_render.verify import read_dotenv
+
+    text = (
+        "# header\n"
+        "\n"
+        "A='one'\n"
+        'B="two\\\\ \\"lines\n'  # a double-quoted value over two lines, with both escapes
+        'and more"\n'
+        "C=bare\n"
+        "E='x' trailing\n"
+        "A='again'\n"
+        'F="last"\n'
+        "D='never closed"
+    )
+    values, errors = read_dotenv(text)
+    assert values == {
+        "A": ("again", 8),
+        "B": ('two\\ "lines\nand more', 4),
+        "F": ("last", 9),
+    }
+    assert errors == [
+        (6, "is not NAME='value' or NAME=\"value\""),
+        (7, "E: has text after its closing quote"),
+        (8, "A is set twice"),
+        (10, "D: its quoted value is not closed"),
+    ]
