@@ -7,7 +7,9 @@ partial profiles: other profiles extend them, but they are not environments them
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,10 @@ class Layer:
     data: dict[str, Any]
     lines: dict[KeyPath, int]
 
+    @cached_property  # a base is merged into every environment that extends it
+    def location_tree(self) -> _LocationTree:
+        return _location_tree(self)
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -49,7 +55,7 @@ class Profile:
 
     name: str
     data: dict[str, Any]
-    locations: dict[KeyPath, Location]
+    locations: Mapping[KeyPath, Location]
     layers: tuple[Layer, ...]
 
     @property
@@ -115,8 +121,8 @@ class ProfileSet:
         tree: _LocationTree = {}
         for layer in chain:
             settings = {key: value for key, value in layer.data.items() if key != EXTENDS_KEY}
-            data, tree = _merge(data, tree, settings, _location_tree(layer))
-        return Profile(name, data, _flatten(tree), tuple(chain))
+            data, tree = _merge(data, tree, settings, layer.location_tree)
+        return Profile(name, data, _Locations(tree), tuple(chain))
 
     def _profile_files(self) -> list[Path]:
         if not self.directory.is_dir():
@@ -222,12 +228,28 @@ def _merge(
     return data, tree
 
 
-def _flatten(tree: _LocationTree) -> dict[KeyPath, Location]:
-    flat: dict[KeyPath, Location] = {}
-    stack: list[tuple[KeyPath, _LocationTree]] = [((), tree)]
-    while stack:
-        prefix, node = stack.pop()
-        for key, (location, subtree) in node.items():
-            flat[(*prefix, key)] = location
-            stack.append(((*prefix, key), subtree))
-    return flat
+class _Locations(Mapping[KeyPath, Location]):
+    """The location of each key path, looked up in the tree when asked: only problems and
+    explanations ask, for a few paths, where a large profile has tens of thousands."""
+
+    def __init__(self, tree: _LocationTree) -> None:
+        self._tree = tree
+
+    def __getitem__(self, path: KeyPath) -> Location:
+        if not path:
+            raise KeyError(path)
+        node = self._tree
+        for part in path:
+            location, node = node[part]
+        return location
+
+    def __iter__(self) -> Iterator[KeyPath]:
+        stack: list[tuple[KeyPath, _LocationTree]] = [((), self._tree)]
+        while stack:
+            prefix, node = stack.pop()
+            for key, (_, subtree) in node.items():
+                yield (*prefix, key)
+                stack.append(((*prefix, key), subtree))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
