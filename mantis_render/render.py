@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import jinja2
 
 from .errors import Problem, RenderError
 from .filters import FILTERS, UnrepresentableValue, quote_dotenv, quote_yaml
 from .profiles import Profile
-from .variables import Variable
+from .variables import Source, Variable
 from .yaml_source import format_key_path
 
 # Output path inside rendered/<env>/ -> template inside templates/.
@@ -110,12 +110,17 @@ class Renderer:
 
 
 def _context(profile: Profile, variables: list[Variable], outputs: list[str]) -> dict[str, Any]:
+    # Grouped here once: a Jinja2 selectattr over every variable costs more than the loop it feeds.
+    by_source: dict[str, list[Variable]] = {source: [] for source in get_args(Source)}
+    for variable in variables:
+        by_source[variable.source].append(variable)
     return {
         "environment": profile.name,
         "namespace": f"mantis-{profile.name}",
         "sources": profile.sources,
         "profile": profile.data,
         "variables": variables,
+        "variables_by_source": by_source,
         "kubernetes_files": [
             output.removeprefix("k8s/") for output in outputs if output.startswith("k8s/")
         ],
