@@ -43,7 +43,9 @@ from mantis_render.variables import environment_variables
 from mantis_render.verify import verify_rendered
 from mantis_render.output import write_environment
 from mantis_render import yaml_source
+from mantis_render.cli.common import collect_garbage_less_often
 
+collect_garbage_less_often()  # as the command line does
 root, out = Path(sys.argv[1]), Path(sys.argv[2])
 totals = dict.fromkeys(["load", "merge", "validate", "render", "verify", "write"], 0.0)
 profiles = ProfileSet(root / "profiles")
