@@ -48,6 +48,7 @@ class Project:
     """A folder holding ``profiles/`` and ``templates/``."""
 
     root: Path
+    template_cache: Path | None = None  # where compiled templates are kept between runs
     profiles: ProfileSet = field(init=False)
     _renderer: Renderer | None = field(default=None, init=False, repr=False)
     _loaded: dict[str, Profile] = field(default_factory=dict, init=False, repr=False)
@@ -227,5 +228,5 @@ class Project:
             if not self.templates_dir.is_dir():
                 message = "no templates folder here; run from the project root or pass --root"
                 raise MantisRenderError([Problem("templates/", 0, "", message)])
-            self._renderer = Renderer(self.templates_dir)
+            self._renderer = Renderer(self.templates_dir, cache_dir=self.template_cache)
         return self._renderer

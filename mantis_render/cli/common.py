@@ -83,7 +83,19 @@ def open_project(root: Path) -> Project:
     from ..project import Project
 
     collect_garbage_less_often()
-    return Project(root)
+    return Project(root, template_cache=_template_cache())
+
+
+def _template_cache() -> Path | None:
+    """$XDG_CACHE_HOME/mantis-render/templates (XDG_CACHE_HOME is ~/.cache by default), private
+    to the user; None if it cannot be made."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "mantis-render" / "templates"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder
 
 
 def collect_garbage_less_often() -> None:
