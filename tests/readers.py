@@ -93,4 +93,4 @@ def kustomize(folder: Path) -> list[dict[str, Any]]:
     )
     if result.returncode != 0:
         raise AssertionError(f"kubectl kustomize failed:\n{result.stderr}")
-    return list(yaml.load_all(result.stdout, Loader=yaml.BaseLoader))
+    return list(yaml.load_all(result.stdout, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader)))

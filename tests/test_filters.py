@@ -185,6 +185,32 @@ def test_yaml_quote_reads_back_exactly_in_pyyaml(value: str) -> None:
         assert yaml.safe_load(f"key: {quote_yaml(value)}\n") == {"key": value}
 
 
+def _every_carried_character() -> list[str]:
+    """All of Unicode but the refused characters and lone surrogates, in runs of 4,096."""
+    carried = [
+        chr(code)
+        for code in range(0x110000)
+        if not (0xD800 <= code <= 0xDFFF or _is_refused(chr(code)))
+    ]
+    return ["".join(carried[start : start + 4096]) for start in range(0, len(carried), 4096)]
+
+
+def _is_refused(character: str) -> bool:
+    return "\x7f" <= character <= "\x9f" or character in YAML_REFUSED
+
+
+def test_yaml_quote_reads_back_every_character_in_pyyaml_and_kubectl(tmp_path: Path) -> None:
+    runs = _every_carried_character()
+    data = "".join(f"  K{index}: {quote_yaml(run)}\n" for index, run in enumerate(runs))
+    manifest = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n{data}"
+    expected = {f"K{index}": run for index, run in enumerate(runs)}
+    assert yaml.load(manifest, Loader=yaml.CSafeLoader)["data"] == expected
+    (tmp_path / "configmap.yaml").write_text(manifest, encoding="utf-8")
+    (tmp_path / "kustomization.yaml").write_text("resources: [configmap.yaml]\n")
+    [configmap] = kustomize(tmp_path)
+    assert configmap["data"] == expected
+
+
 @given(values)
 @example("\x85")
 def test_yaml_quote_refuses_exactly_what_kubectl_cannot_carry(value: str) -> None:
@@ -217,7 +243,17 @@ def test_yaml_refused_characters_are_rejected_or_changed_by_kubectl(
 
 
 @pytest.mark.parametrize(
-    ("value", "text"), [(True, "true"), (False, "false"), (0, "0"), (5432, "5432"), (0.5, "0.5")]
+    ("value", "text"),
+    # In this order, 1.0 and 0.0 come after the equal True and False: a memo must tell them apart.
+    [
+        (True, "true"),
+        (False, "false"),
+        (1.0, "1.0"),
+        (0.0, "0.0"),
+        (0, "0"),
+        (5432, "5432"),
+        (0.5, "0.5"),
+    ],
 )
 def test_yaml_quote_writes_profile_scalars_as_the_text_programs_read(
     value: object, text: str
