@@ -6,8 +6,6 @@ imported only when a command runs, so `mantis-render --help` costs little more t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from .. import __version__
@@ -19,15 +17,15 @@ from .common import VERBOSITY
 @click.version_option(__version__, "--version", prog_name="mantis-render")
 @click.option(
     "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
+    type=click.Path(file_okay=False),
+    default=".",
     show_default=True,
     help="Project folder holding profiles/ and templates/.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print problems only.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print each file written or removed.")
 @click.pass_context
-def main(context: click.Context, root: Path, quiet: bool, verbose: bool) -> None:
+def main(context: click.Context, root: str, quiet: bool, verbose: bool) -> None:
     """Render MANTIS configuration (.env, compose override, Kubernetes manifests) from one
     YAML profile per environment (profiles/ENV.yaml).
 
@@ -47,8 +45,10 @@ def main(context: click.Context, root: Path, quiet: bool, verbose: bool) -> None
     Shell completion (bash; zsh and fish alike):
       eval "$(_MANTIS_RENDER_COMPLETE=bash_source mantis-render)"
     """
+    from pathlib import Path  # here, not at the top: pathlib is most of what --help would add
+
     context.meta[VERBOSITY] = -1 if quiet else (1 if verbose else 0)
-    context.obj = root
+    context.obj = Path(root)
 
 
 for command in (

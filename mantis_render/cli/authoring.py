@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -17,10 +16,10 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from pathlib import Path
 
 
-DOCS_FILE = Path("docs/variables.md")
+DOCS_FILE = "docs/variables.md"
 SCHEMA_FILES = {
     "profile.schema.json": False,  # a merged profile: every required key
     "profile-file.schema.json": True,  # one file, as an editor sees it

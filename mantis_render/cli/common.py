@@ -6,7 +6,6 @@ import gc
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -14,6 +13,8 @@ import click
 from ..layout import DEFAULT_OUTPUT, PROFILES_DIR, REPORT_FORMATS
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..errors import Problem
     from ..project import Project, RenderedEnvironment
 
@@ -24,7 +25,7 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 def out_option(command: Command) -> Command:
     return click.option(
         "--out",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=click.Path(file_okay=False),
         default=None,
         help=f"Output folder [default: <root>/{DEFAULT_OUTPUT}]; each environment is in OUT/ENV/.",
     )(command)
@@ -68,6 +69,8 @@ def complete_environment(
     context: click.Context, parameter: click.Parameter, incomplete: str
 ) -> list[str]:
     """Shell completion: the environment names in the project's profiles/ folder."""
+    from pathlib import Path
+
     from ..profiles import ProfileSet
 
     root = Path(context.find_root().params.get("root") or ".")
@@ -89,6 +92,8 @@ def open_project(root: Path) -> Project:
 def _template_cache() -> Path | None:
     """$XDG_CACHE_HOME/mantis-render/templates (XDG_CACHE_HOME is ~/.cache by default), private
     to the user; None if it cannot be made."""
+    from pathlib import Path
+
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = Path(base) / "mantis-render" / "templates"
     try:
@@ -108,8 +113,10 @@ def collect_garbage_less_often() -> None:
     gc.set_threshold(50_000, 20, 20)  # (700, 10, 10) by default
 
 
-def output_folder(project: Project, out: Path | None) -> Path:
-    return out if out is not None else project.root / DEFAULT_OUTPUT
+def output_folder(project: Project, out: str | None) -> Path:
+    from pathlib import Path
+
+    return Path(out) if out is not None else project.root / DEFAULT_OUTPUT
 
 
 def check_environment(project: Project, name: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -23,6 +22,8 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..output import Written
     from ..project import RenderedEnvironment
     from ..report import ValidationResult
@@ -48,7 +49,7 @@ def render(
     root: Path,
     environments: tuple[str, ...],
     render_all: bool,
-    out: Path | None,
+    out: str | None,
     no_resolve: bool,
     require_env: bool,
 ) -> None:

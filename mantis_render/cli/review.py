@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -23,6 +22,8 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..compare import FileStatus
 
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 @out_option
 @format_option
 @click.pass_obj
-def check(root: Path, environments: tuple[str, ...], out: Path | None, output_format: str) -> None:
+def check(root: Path, environments: tuple[str, ...], out: str | None, output_format: str) -> None:
     """Exit 1 unless the committed output of ENV... (default: all) is what the profiles render.
 
     Lists each stale, missing or extra file. Renders in memory, compares the committable files
@@ -63,7 +64,7 @@ def check(root: Path, environments: tuple[str, ...], out: Path | None, output_fo
 @out_option
 @format_option
 @click.pass_obj
-def verify(root: Path, environments: tuple[str, ...], out: Path | None, output_format: str) -> None:
+def verify(root: Path, environments: tuple[str, ...], out: str | None, output_format: str) -> None:
     """Check the rendered files of ENV... (all when none given) on disk, as their readers will.
 
     Kubernetes manifests against the Kubernetes schema (offline), the ExternalSecret against its
@@ -95,7 +96,7 @@ def verify(root: Path, environments: tuple[str, ...], out: Path | None, output_f
     help="Colour the diff [default: on a terminal, unless NO_COLOR is set].",
 )
 @click.pass_obj
-def diff(root: Path, environments: tuple[str, ...], out: Path | None, color: bool | None) -> None:
+def diff(root: Path, environments: tuple[str, ...], out: str | None, color: bool | None) -> None:
     """Show what `render ENV...` would change in the committed files, as a unified diff.
 
     Secret values are masked. Exit status 1 when there is a difference, like `git diff --exit-code`.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -19,6 +18,7 @@ from .common import (
 
 if TYPE_CHECKING:
     from datetime import datetime
+    from pathlib import Path
 
 
 @click.group()
