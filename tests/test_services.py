@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -99,4 +100,12 @@ def test_benchmark_smoke_run(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[1].startswith("| services | render --all | validate |   check | peak memory |")
     assert lines[3].startswith("|       10 |")
-    assert (tmp_path / "r.json").read_text().count('"services": 10') == 1
+    assert lines[5].startswith("| target ")
+    targets = [line.split("|")[1].strip() for line in lines[7:9]]
+    assert targets == [
+        "`render --all`, shipped profiles: well under 0.5 s (at most 0.35 s)",
+        "`--help` under 1.3 x `python -c 'import click'`",
+    ]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [size["services"] for size in report["sizes"]] == [10]
+    assert {"shipped_render_all_s", "help_s", "import_click_s"} <= report.keys()
