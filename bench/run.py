@@ -33,7 +33,7 @@ ENVIRONMENTS = ("development", "staging", "production")
 VARIABLES_PER_SERVICE = 9  # plus its port: ten variables a service
 
 PHASES = """
-import json, sys, time
+import gc, json, sys, time
 from pathlib import Path
 from mantis_render.policy import Context, Environment, check_policy
 from mantis_render.profiles import ProfileSet
@@ -43,9 +43,8 @@ from mantis_render.variables import environment_variables
 from mantis_render.verify import verify_rendered
 from mantis_render.output import write_environment
 from mantis_render import yaml_source
-from mantis_render.cli.common import collect_garbage_less_often
 
-collect_garbage_less_often()  # as the command line does
+gc.disable()  # as the mantis-render command does
 root, out = Path(sys.argv[1]), Path(sys.argv[2])
 totals = dict.fromkeys(["load", "merge", "validate", "render", "verify", "write"], 0.0)
 profiles = ProfileSet(root / "profiles")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -85,7 +84,6 @@ def open_project(root: Path) -> Project:
     """The project at ``root``; imported here so that --help needs none of the core."""
     from ..project import Project
 
-    collect_garbage_less_often()
     return Project(root, template_cache=_template_cache())
 
 
@@ -101,16 +99,6 @@ def _template_cache() -> Path | None:
     except OSError:
         return None
     return folder
-
-
-def collect_garbage_less_often() -> None:
-    """A command builds many objects that live until it exits, and hardly any reference cycle.
-    With the default thresholds, the collector scans the growing heap again and again. Set aside
-    what the imports made, and collect less often: at 1,000 services x 3 environments, the build
-    takes 1.2 s instead of 1.6 s (1.17 s with no collection at all), for the same peak memory.
-    """
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)  # (700, 10, 10) by default
 
 
 def output_folder(project: Project, out: str | None) -> Path:
