@@ -75,6 +75,12 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
         with contextlib.suppress(OSError):
             super().dump_bytecode(bucket)
 
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        # By name only, not by path: CI checks out each pipeline into a new folder, and a cache
+        # keyed by path would gain a file per template per checkout. The checksum of the source,
+        # kept in the entry, still decides whether it is used.
+        return str(super().get_cache_key(name))
+
 
 class Renderer:
     """Renders environments with one Jinja2 environment, so templates are compiled once."""

@@ -15,6 +15,10 @@ def _render(cli: CliRun, cache_home: Path) -> None:
     assert result.exit_code == 0, result.stderr
 
 
+def _cache_env(tmp_path: Path) -> dict[str, str]:
+    return {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+
 def _compiled(cache_home: Path) -> list[Path]:
     return sorted((cache_home / "mantis-render" / "templates").glob(f"*{COMPILED}"))
 
@@ -27,6 +31,18 @@ def test_a_render_keeps_each_template_it_compiled(
     assert len(_compiled(tmp_path / "cache")) == 7
     folder = tmp_path / "cache" / "mantis-render" / "templates"
     assert folder.stat().st_mode & 0o777 == 0o700
+
+
+def test_projects_in_other_folders_share_one_entry_a_template(
+    cli: CliRun, project: Path, tmp_path: Path
+) -> None:
+    _render(cli, tmp_path / "cache")
+    first = _compiled(tmp_path / "cache")
+    moved = tmp_path / "another-checkout"
+    shutil.copytree(project, moved)
+    result = cli("--root", str(moved), "render", "development", env=_cache_env(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert _compiled(tmp_path / "cache") == first
 
 
 def test_an_edited_template_is_compiled_again(cli: CliRun, project: Path, tmp_path: Path) -> None:
