@@ -11,10 +11,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import Problem, ProfileError, UnknownEnvironmentError
-from .yaml_source import KeyPath, YamlProblems, parse_yaml
+
+if TYPE_CHECKING:
+    # yaml_source imports PyYAML, which `mantis-render list` does not need: parsing imports it.
+    from .yaml_source import KeyPath
 
 # An environment becomes the Kubernetes namespace "mantis-<name>": a DNS label of at most 63.
 ENVIRONMENT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,54}[a-z0-9])?")
@@ -164,6 +167,8 @@ class ProfileSet:
         return self._parsed[name]
 
     def _parse_layer(self, name: str) -> Layer:
+        from .yaml_source import YamlProblems, parse_yaml
+
         shown = self.display(name)
         try:
             raw = self.path_of(name).read_bytes()
@@ -228,7 +233,7 @@ def _merge(
     return data, tree
 
 
-class _Locations(Mapping[KeyPath, Location]):
+class _Locations(Mapping["KeyPath", Location]):
     """The location of each key path, looked up in the tree when asked: only problems and
     explanations ask, for a few paths, where a large profile has tens of thousands."""
 

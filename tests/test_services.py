@@ -65,13 +65,30 @@ def test_a_service_variable_cannot_shadow_another_variable(cli: CliRun, project:
     )
 
 
+CORE_IMPORTS_PROBE = (
+    "import sys; from mantis_render.cli import main; {command}; "
+    "print(sorted(m for m in ('cerberus', 'jinja2', 'yaml', 'hvac', 'jsonschema') if m in sys.modules))"
+)
+
+
 def test_help_imports_none_of_the_core() -> None:
     """--help must cost little more than click: the pipeline is imported by the commands."""
-    probe = "import sys; from mantis_render.cli import main; print(sorted(m for m in ('cerberus', 'jinja2', 'yaml', 'hvac', 'jsonschema') if m in sys.modules))"
+    probe = CORE_IMPORTS_PROBE.format(command="pass")
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout == "[]\n"
+
+
+def test_list_imports_none_of_the_core() -> None:
+    """list only reads the names in profiles/: no YAML parser, schema or template engine."""
+    probe = CORE_IMPORTS_PROBE.format(
+        command=f"main(['--root', {str(REPO)!r}, 'list'], standalone_mode=False)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "development\nproduction\nstaging\n[]\n"
 
 
 def test_report_formats_match_the_reporters() -> None:
@@ -101,11 +118,12 @@ def test_benchmark_smoke_run(tmp_path: Path) -> None:
     assert lines[1].startswith("| services | render --all | validate |   check | peak memory |")
     assert lines[3].startswith("|       10 |")
     assert lines[5].startswith("| target ")
-    targets = [line.split("|")[1].strip() for line in lines[7:9]]
+    targets = [line.split("|")[1].strip() for line in lines[7:10]]
     assert targets == [
         "`render --all`, shipped profiles: well under 0.5 s (at most 0.35 s)",
         "`--help` under 1.3 x `python -c 'import click'`",
+        "`list` under 1.3 x `python -c 'import click'`",
     ]
     report = json.loads((tmp_path / "r.json").read_text())
     assert [size["services"] for size in report["sizes"]] == [10]
-    assert {"shipped_render_all_s", "help_s", "import_click_s"} <= report.keys()
+    assert {"shipped_render_all_s", "help_s", "list_s", "import_click_s"} <= report.keys()
