@@ -196,11 +196,12 @@ def measure_shipped(runs: int, cli: list[str]) -> dict[str, float]:
 
 
 def startup_times(cli: list[str], cwd: Path, runs: int) -> dict[str, float]:
-    """Medians of `--help` and `import click`, run in turns: at 50 ms a run, drift in the machine's
-    speed would otherwise weigh on one side."""
-    times: dict[str, list[float]] = {"help_s": [], "import_click_s": []}
+    """Medians of `--help`, `list` and `import click`, run in turns: at 50 ms a run, drift in the
+    machine's speed would otherwise weigh on one side."""
+    times: dict[str, list[float]] = {"help_s": [], "list_s": [], "import_click_s": []}
     for _ in range(runs):
         times["help_s"].append(run([*cli, "--help"], cwd))
+        times["list_s"].append(run([*cli, "list"], cwd))
         times["import_click_s"].append(run([sys.executable, "-c", "import click"], cwd))
     return {key: statistics.median(values) for key, values in times.items()}
 
@@ -216,15 +217,17 @@ def targets(shipped: dict[str, float], results: list[dict[str, float]]) -> list[
             _verdict(render_all <= 0.35),
         ]
     )
-    ratio = shipped["help_s"] / shipped["import_click_s"]
-    rows.append(
-        [
-            "`--help` under 1.3 x `python -c 'import click'`",
-            f"{ratio:.2f} x ({shipped['help_s'] * 1000:.0f} ms vs "
-            f"{shipped['import_click_s'] * 1000:.0f} ms)",
-            _verdict(ratio < 1.3),
-        ]
-    )
+    # The issue wants `list` to cost "little more than importing click" too: held to --help's bar.
+    for command, key in (("--help", "help_s"), ("list", "list_s")):
+        ratio = shipped[key] / shipped["import_click_s"]
+        rows.append(
+            [
+                f"`{command}` under 1.3 x `python -c 'import click'`",
+                f"{ratio:.2f} x ({shipped[key] * 1000:.0f} ms vs "
+                f"{shipped['import_click_s'] * 1000:.0f} ms)",
+                _verdict(ratio < 1.3),
+            ]
+        )
     for result in results:
         if result["services"] == 1000:
             rows.append(
