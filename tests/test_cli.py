@@ -150,6 +150,18 @@ def test_no_profiles_folder_is_a_usage_error(tmp_path: Path) -> None:
     )
 
 
+def test_list_without_profiles_is_the_same_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "Staging.yaml").write_text("log_level: INFO\n")
+    result = CliRunner().invoke(main, ["--root", str(tmp_path), "list"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.splitlines()[0].startswith("profiles/Staging.yaml: an environment name is")
+    assert (
+        result.stderr.splitlines()[-1]
+        == f"Error: no environment profiles in {tmp_path / 'profiles'}"
+    )
+
+
 def test_missing_templates_folder_is_reported(cli: CliRun, project: Path) -> None:
     shutil.rmtree(project / "templates")
     result = cli("validate", "staging")

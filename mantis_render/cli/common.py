@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ..errors import Problem
+    from ..profiles import ProfileSet
     from ..project import Project, RenderedEnvironment
 
 EXIT_INVALID = 1
@@ -116,14 +117,19 @@ def check_environment(project: Project, name: str) -> None:
         raise click.BadParameter(str(error), param_hint="ENV") from None
 
 
+def existing_environments(profiles: ProfileSet) -> list[str]:
+    """Every environment with a profile; none is a usage error (most often a wrong --root)."""
+    names = profiles.environments()
+    if not names:
+        raise click.UsageError(f"no environment profiles in {profiles.directory}")
+    return names
+
+
 def chosen_environments(
     project: Project, environments: tuple[str, ...], use_all: bool
 ) -> list[str]:
     if use_all:
-        names = project.profiles.environments()
-        if not names:
-            raise click.UsageError(f"no environment profiles in {project.root / 'profiles'}")
-        return names
+        return existing_environments(project.profiles)
     if not environments:
         raise click.UsageError("name at least one environment, or pass --all")
     for name in environments:

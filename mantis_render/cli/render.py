@@ -12,6 +12,7 @@ from .common import (
     check_environment,
     chosen_environments,
     complete_environment,
+    existing_environments,
     exit_invalid_if,
     format_option,
     open_project,
@@ -158,9 +159,9 @@ def list_environments(root: Path) -> None:
     from ..profiles import ProfileSet
 
     profiles = ProfileSet(root / PROFILES_DIR)
-    for name in profiles.environments():
+    report(profiles.misnamed_files())  # first: they may be why no environment is found
+    for name in existing_environments(profiles):
         click.echo(name)
-    report(profiles.misnamed_files())
 
 
 @click.command(name="env-template")
