@@ -1,4 +1,5 @@
-"""Benchmark mantis-render on synthetic projects of N services: whole processes, medians.
+"""Benchmark mantis-render on synthetic projects of N services beside its peers: whole
+processes, medians, ratios from the same run.
 
     python bench/run.py                      # N = 10, 100, 1000; 5 runs each
     python bench/run.py --sizes 10 --runs 1  # a smoke run
@@ -9,6 +10,12 @@ whose profiles are the shipped ones with N services of about ten variables each.
 reports the wall time of `render --all` (into an empty folder), `validate` and `check` (on an
 up-to-date tree), the time of each phase (measured in a separate process calling the same core
 functions), the peak memory of `render --all`, and the bytes written.
+
+The peers do the same work in the same run, so that their ratios do not depend on the day's
+speed of the machine:
+- Kapitan (`kapitan compile`): an inventory with the same variables for each environment (one
+  target an environment) and Jinja2 templates writing the same .env and ConfigMap;
+- `kubectl kustomize` building each environment's rendered k8s/ folder, as Argo CD or Flux then do.
 """
 
 from __future__ import annotations
@@ -112,6 +119,68 @@ def make_project(folder: Path, services: int | None) -> Path:
     return folder
 
 
+# Kapitan's side of the same work: one target an environment, the variables mantis-render computes
+# for it (secrets empty, as in .env.example: neither side contacts a secret store), rendered by
+# Jinja2 into a .env and a ConfigMap.
+KAPITAN_TEMPLATES = {
+    "env.j2": (
+        "{% for name, value in inventory.parameters.variables.items() %}"
+        "{{ name }}='{{ value }}'\n{% endfor %}"
+    ),
+    "configmap.yaml.j2": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mantis-config\n"
+        "  namespace: {{ inventory.parameters.namespace }}\ndata:\n"
+        "{% for name, value in inventory.parameters.config.items() %}"
+        "  {{ name }}: {{ value | tojson }}\n{% endfor %}"
+    ),
+}
+
+
+def make_kapitan_project(project: Path, folder: Path) -> Path:
+    """A Kapitan project holding the variables of each environment of ``project``."""
+    from mantis_render.profiles import ProfileSet
+    from mantis_render.variables import environment_variables
+
+    (folder / "templates").mkdir(parents=True)
+    for name, text in KAPITAN_TEMPLATES.items():
+        (folder / "templates" / name).write_text(text)
+    targets = folder / "inventory/targets"
+    targets.mkdir(parents=True)
+    (folder / "inventory/classes").mkdir()  # reclass wants the folder, even empty
+    profiles = ProfileSet(project / "profiles")
+    for name in profiles.environments():
+        variables = environment_variables(profiles.load(name))
+        parameters = {
+            "namespace": f"mantis-{name}",
+            "variables": {v.name: v.value or "" for v in variables},
+            "config": {v.name: v.value for v in variables if not v.secret},
+            "kapitan": {
+                "vars": {"target": name},
+                "compile": [
+                    {"output_path": ".", "input_type": "jinja2", "input_paths": ["templates"]}
+                ],
+            },
+        }
+        (targets / f"{name}.yml").write_text(yaml.safe_dump({"parameters": parameters}))
+    return folder
+
+
+def peer_times(project: Path, runs: int, cli: list[str]) -> dict[str, float]:
+    """Kapitan on the same variables, and kustomize on the output of ``project`` (rendered)."""
+    kapitan = make_kapitan_project(project, project.parent / "kapitan")
+    tools = Path(cli[0]).parent
+    kapitan_s = median_time(
+        [str(tools / "kapitan"), "compile"], kapitan, runs, kapitan / "compiled"
+    )
+    run([*cli, "render", "--all", "--no-resolve"], project)
+    kustomize = [str(tools / "kubectl"), "kustomize"]
+    folders = sorted(str(p) for p in (project / "rendered").glob("*/k8s"))
+    times = []
+    for _ in range(runs):
+        times.append(sum(run([*kustomize, folder], project) for folder in folders))
+    return {"kapitan_s": kapitan_s, "kustomize_s": statistics.median(times)}
+
+
 def run(command: list[str], cwd: Path) -> float:
     # No secret store is ever contacted: the shipped staging and production profiles then render
     # everything but their .env, as on a developer's machine without Vault.
@@ -177,6 +246,7 @@ def measure(services: int, runs: int, cli: list[str]) -> dict[str, float]:
             check=True,
         )
         result.update(json.loads(phases.stdout))
+        result.update(peer_times(project, runs, cli))
         return result
 
 
@@ -187,10 +257,11 @@ def measure_shipped(runs: int, cli: list[str]) -> dict[str, float]:
         project = make_project(Path(scratch) / "project", None)
         # A third of a second a run: more runs than for the large projects, for a steadier median.
         runs = 4 * runs + 1
+        render_all = median_time([*cli, "render", "--all"], project, runs, project / "rendered")
+        peers = peer_times(project, runs, cli)
         return {
-            "shipped_render_all_s": median_time(
-                [*cli, "render", "--all"], project, runs, project / "rendered"
-            ),
+            "shipped_render_all_s": render_all,
+            **{f"shipped_{key}": value for key, value in peers.items()},
             **startup_times(cli, project, runs),
         }
 
@@ -210,6 +281,14 @@ def startup_times(cli: list[str], cwd: Path, runs: int) -> dict[str, float]:
 def targets(shipped: dict[str, float], results: list[dict[str, float]]) -> list[list[str]]:
     rows = []
     render_all = shipped["shipped_render_all_s"]
+    faster = shipped["shipped_kapitan_s"] / render_all
+    rows.append(
+        [
+            "`render --all`, shipped profiles: at least 10 x faster than `kapitan compile`",
+            f"{faster:.1f} x ({render_all:.3f} s vs {shipped['shipped_kapitan_s']:.3f} s)",
+            _verdict(faster >= 10),
+        ]
+    )
     rows.append(
         [
             "`render --all`, shipped profiles: well under 0.5 s (at most 0.35 s)",
@@ -230,6 +309,16 @@ def targets(shipped: dict[str, float], results: list[dict[str, float]]) -> list[
         )
     for result in results:
         if result["services"] == 1000:
+            faster = result["kustomize_s"] / result["render_all_s"]
+            rows.append(
+                [
+                    "1,000 services x 3: `render --all` at least 2 x faster than "
+                    "`kubectl kustomize` of its output",
+                    f"{faster:.2f} x ({result['render_all_s']:.3f} s vs "
+                    f"{result['kustomize_s']:.3f} s)",
+                    _verdict(faster >= 2),
+                ]
+            )
             rows.append(
                 [
                     "1,000 services x 3 environments: `render --all` under 1.5 s",
@@ -242,6 +331,17 @@ def targets(shipped: dict[str, float], results: list[dict[str, float]]) -> list[
                     "1,000 services x 3 environments: peak memory under 100 MiB",
                     f"{result['peak_memory_mib']:.0f} MiB",
                     _verdict(result["peak_memory_mib"] < 100),
+                ]
+            )
+        if result["services"] == 10000:
+            output_mib = result["output_bytes"] / 2**20
+            bound = 2 * output_mib + 50
+            rows.append(
+                [
+                    "10,000 services x 3: peak memory at most 2 x the output + 50 MiB",
+                    f"{result['peak_memory_mib']:.0f} MiB (bound {bound:.0f} MiB for "
+                    f"{output_mib:.0f} MiB written)",
+                    _verdict(result["peak_memory_mib"] <= bound),
                 ]
             )
     growths = [
@@ -278,6 +378,35 @@ def markdown(rows: list[list[str]], align_right: bool = True) -> str:
     return "\n".join(lines)
 
 
+def peers_table(shipped: dict[str, float], results: list[dict[str, float]]) -> str:
+    """Each peer's time on the same work, and how many times mantis-render's it is."""
+    rows = [
+        [
+            "project",
+            "mantis-render render --all",
+            "kapitan compile",
+            "ratio",
+            "kubectl kustomize (3 environments)",
+            "ratio",
+        ]
+    ]
+    measured = [("shipped profiles", {k.removeprefix("shipped_"): v for k, v in shipped.items()})]
+    measured += [(f"{r['services']:,.0f} services x 3", r) for r in results]
+    for name, result in measured:
+        ours = result["render_all_s"]
+        rows.append(
+            [
+                name,
+                f"{ours:.3f} s",
+                f"{result['kapitan_s']:.3f} s",
+                f"{result['kapitan_s'] / ours:.1f} x",
+                f"{result['kustomize_s']:.3f} s",
+                f"{result['kustomize_s'] / ours:.2f} x",
+            ]
+        )
+    return markdown(rows)
+
+
 def table(results: list[dict[str, float]]) -> str:
     columns = [
         ("services", "services", "{:.0f}"),
@@ -306,21 +435,23 @@ def plot(results: list[dict[str, float]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     sizes = [r["services"] for r in results]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label in (
-        ("render_all_s", "render --all"),
-        ("validate_s", "validate"),
-        ("check_s", "check"),
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for key, label, style in (
+        ("render_all_s", "mantis-render render --all", "-"),
+        ("validate_s", "mantis-render validate", "-"),
+        ("check_s", "mantis-render check", "-"),
+        ("kapitan_s", "kapitan compile (same variables)", "--"),
+        ("kustomize_s", "kubectl kustomize of the output", "--"),
     ):
-        left.plot(sizes, [r[key] for r in results], marker="o", label=label)
+        left.plot(sizes, [r[key] for r in results], marker="o", linestyle=style, label=label)
     left.set(
         xscale="log",
         yscale="log",
         xlabel="services (x3 environments)",
-        ylabel="seconds (median)",
-        title="Wall time",
+        ylabel="seconds (median, same run)",
+        title="Wall time beside the peers",
     )
-    left.legend()
+    left.legend(fontsize="small")
     right.plot(sizes, [r["peak_memory_mib"] for r in results], marker="o", color="tab:red")
     right.set(
         xscale="log",
@@ -351,6 +482,8 @@ def main() -> None:
     machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     print(f"mantis-render benchmark: {machine}, {arguments.runs} run(s) each, medians")
     print(table(results))
+    print()
+    print(peers_table(shipped, results))
     print()
     print(markdown([["target", "measured", ""], *targets(shipped, results)], align_right=False))
     if arguments.json:
