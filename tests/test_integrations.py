@@ -126,7 +126,15 @@ def test_pre_commit_hook_fails_a_commit_with_stale_output(
 @pytest.fixture
 def checkout(project: Path) -> Path:
     """A checkout as CI sees it, with its virtualenv already made (the tests' own)."""
-    for name in ("Makefile", "pyproject.toml", "requirements", ".github", "argocd", "docs", "schemas"):
+    for name in (
+        "Makefile",
+        "pyproject.toml",
+        "requirements",
+        ".github",
+        "argocd",
+        "docs",
+        "schemas",
+    ):
         source = REPO / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
     bin_dir = project / ".venv/bin"

@@ -108,5 +108,11 @@ def test_the_lock_check_names_a_missing_pin_a_version_out_of_range_and_a_missing
 
 def test_make_installs_dependencies_from_the_locks_only() -> None:
     makefile = (REPO / "Makefile").read_text()
-    installs = [line.strip() for line in makefile.splitlines() if "pip" in line.lower() and " install" in line]
-    assert installs and all("--no-deps" in line or "LOCKED" in line or "uv==" in line for line in installs), installs
+    installs = [
+        line.strip()
+        for line in makefile.splitlines()
+        if "pip" in line.lower() and " install" in line
+    ]
+    assert installs and all(
+        "--no-deps" in line or "LOCKED" in line or "uv==" in line for line in installs
+    ), installs

@@ -107,6 +107,7 @@ def test_benchmark_smoke_run(tmp_path: Path) -> None:
             "10",
             "--runs",
             "1",
+            "--no-peers",  # Kapitan is installed in .venv-bench only
             "--json",
             str(tmp_path / "r.json"),
         ],
