@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+# A file with a million mistakes is reported by its first ones and a count: one line per
+# problem for this many, then the count, so that neither the report nor its memory grows.
+PROBLEM_LIMIT = 100
 
 
 @dataclass(frozen=True, order=True)
@@ -27,6 +32,41 @@ class Problem:
         if self.severity == "warning":
             text = f"{text} (warning)"
         return f"{text} [{self.rule}]" if self.rule else text
+
+
+QUOTED_LIMIT = 40
+
+
+def quoted(value: object, limit: int = QUOTED_LIMIT) -> str:
+    """``repr(value)`` for a message, shortened to its first ``limit`` characters and its length
+    when longer: an error line never echoes a whole megabyte."""
+    text = repr(value)
+    if len(text) <= limit + 2:
+        return text
+    shown = str(value)[:limit]
+    return f"{shown!r}... ({len(str(value)):,} characters)"
+
+
+def first_problems(
+    problems: Iterable[Problem], limit: int = PROBLEM_LIMIT, total: int = 0
+) -> list[Problem]:
+    """The first ``limit`` problems by position, and a line counting the others, kept in
+    bounded memory whatever the number. The count sorts first (line 0) and reads as a header.
+    ``total``: how many there were, when ``problems`` holds only the first of them."""
+    counted = 0
+
+    def counting() -> Iterable[Problem]:
+        nonlocal counted
+        for problem in problems:
+            counted += 1
+            yield problem
+
+    first = heapq.nsmallest(limit, counting())
+    counted = max(counted, total)
+    if counted <= limit:
+        return first
+    more = f"{counted - limit:,} more problems than the {limit} below; fix these first"
+    return [Problem(first[0].file, 0, "", more), *first]
 
 
 class MantisRenderError(Exception):

@@ -7,6 +7,7 @@ Profiles use words like ``off`` as values, and YAML 1.1 would silently turn them
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from .errors import Problem
+from .errors import PROBLEM_LIMIT, Problem, first_problems, quoted
 
 # libyaml parses several times faster and reports the same lines; PyYAML may be built without it.
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -22,6 +23,9 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 KeyPath = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
+# Profiles nest a few levels; anything this deep is a mistake, and is refused before the builder,
+# the merge or cerberus (each of which descends it) run out of stack. libyaml's own limit is 1,000.
+MAX_DEPTH = 64
 
 
 class _CoreSchemaLoader(_BaseLoader):  # type: ignore[misc,valid-type]
@@ -61,20 +65,25 @@ class YamlProblems(Exception):
 
 
 def parse_yaml(text: str, display_name: str) -> ParsedYaml:
-    """Parse one YAML document; raise YamlProblems naming ``display_name`` on any problem."""
+    """Parse one YAML document; raise YamlProblems naming ``display_name`` on any problem.
+
+    Built from libyaml's events as they come, with no node graph held and no recursion: a
+    million keys take a fraction of the memory and time of composing nodes first, and nesting is
+    refused past MAX_DEPTH instead of running out of stack.
+    """
+    builder = _Builder(display_name)
+    loader = _CoreSchemaLoader(text)
     try:
-        root = yaml.compose(text, Loader=_CoreSchemaLoader)
+        data = builder.build(loader)
     except yaml.MarkedYAMLError as error:
         line, reason = describe_yaml_error(error)
         raise YamlProblems([Problem(display_name, line, "", f"invalid YAML: {reason}")]) from None
     except yaml.YAMLError as error:  # e.g. a character YAML does not allow
         raise YamlProblems([Problem(display_name, 0, "", f"invalid YAML: {error}")]) from None
-    if root is None:
-        return ParsedYaml(None, {})
-    builder = _Builder(display_name)
-    data = builder.build(root, ())
+    finally:
+        loader.dispose()
     if builder.problems:
-        raise YamlProblems(builder.problems)
+        raise YamlProblems(first_problems(builder.problems, total=builder.found))
     return ParsedYaml(data, builder.lines)
 
 
@@ -99,44 +108,159 @@ def format_key_path(path: KeyPath) -> str:
     return text
 
 
+_COLLECTION_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_COLLECTION_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+# Aliases may repeat what an anchor holds; past this many values a document is refused rather
+# than expanded (the "billion laughs" of nested aliases).
+MAX_ALIASED_VALUES = 100_000
+
+
+@dataclass
+class _Open:
+    """A mapping or sequence being built: its value, path, and the key awaiting its value."""
+
+    value: dict[str, Any] | list[Any]
+    path: KeyPath
+    anchor: str | None
+    first_line: int  # index into _Builder.order where this collection's own entries start
+    key: str | None = None
+    skip_value: bool = False  # the key was refused: drop the value that follows it
+
+
 class _Builder:
     def __init__(self, display_name: str) -> None:
         self.display_name = display_name
         self.lines: dict[KeyPath, int] = {}
+        self.order: list[KeyPath] = []  # the key paths of ``lines``, in the order recorded
         self.problems: list[Problem] = []
+        self.anchors: dict[str, tuple[Any, list[tuple[KeyPath, int]]]] = {}
+        self.aliased = 0
+        self.found = 0  # problems found; only the first are kept
 
-    def build(self, node: yaml.Node, path: KeyPath) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            items = []
-            for index, item in enumerate(node.value):
-                self.lines[(*path, index)] = item.start_mark.line + 1
-                items.append(self.build(item, (*path, index)))
-            return items
-        assert isinstance(node, yaml.ScalarNode)  # the composer makes no other kind
-        return self._scalar(node, path)
-
-    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                self._problem(line, path, "a key must be a plain word, not a list or mapping")
+    def build(self, loader: Any) -> Any:
+        """The document's data, from the loader's events (one document, or none)."""
+        loader.get_event()  # StreamStartEvent
+        if loader.check_event(yaml.StreamEndEvent):
+            return None
+        loader.get_event()  # DocumentStartEvent
+        stack: list[_Open] = []
+        root: Any = None
+        while not loader.check_event(yaml.DocumentEndEvent):
+            event = loader.get_event()
+            top = stack[-1] if stack else None
+            if isinstance(event, _COLLECTION_ENDS):
+                done = stack.pop()
+                self._finish(done)
+                value: Any = done.value
+                top = stack[-1] if stack else None
+            elif top is not None and isinstance(top.value, dict) and top.key is None:
+                self._take_key(loader, top, event)
                 continue
-            # Keys are taken as written, so `on:` or `1:` is the key "on" or "1", not a bool or int.
-            key = key_node.value
-            key_path = (*path, key)
-            if key in result:
-                first = self.lines[key_path]
-                self._problem(line, key_path, f"duplicate key (first defined on line {first})")
+            elif top is not None and top.skip_value:
+                _skip(loader, event)
+                top.key, top.skip_value = None, False
                 continue
-            self.lines[key_path] = line
-            result[key] = self.build(value_node, key_path)
-        return result
+            else:
+                path = self._child_path(top)
+                if top is not None and isinstance(top.value, list):
+                    self._record(path, _line(event))
+                if isinstance(event, _COLLECTION_STARTS):
+                    if len(path) < MAX_DEPTH:
+                        container: dict[str, Any] | list[Any] = (
+                            {} if isinstance(event, yaml.MappingStartEvent) else []
+                        )
+                        stack.append(_Open(container, path, event.anchor, len(self.order)))
+                        continue
+                    message = f"nested more than {MAX_DEPTH} levels deep; a profile needs a few"
+                    self._problem(_line(event), path[:1], message)
+                    _skip(loader, event)
+                    value = None
+                else:
+                    value = self._node_value(loader, event, path)
+            if top is None:
+                root = value
+            elif isinstance(top.value, dict):
+                assert top.key is not None
+                top.value[top.key] = value
+                top.key = None
+            else:
+                top.value.append(value)
+        loader.get_event()  # DocumentEndEvent
+        if not loader.check_event(yaml.StreamEndEvent):
+            extra = loader.get_event()
+            reason = "expected a single document in the stream, but found another document"
+            self.problems.append(
+                Problem(self.display_name, _line(extra), "", f"invalid YAML: {reason}")
+            )
+        return root
 
-    def _scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
-        tag, value = node.tag, node.value
+    def _take_key(self, loader: Any, mapping: _Open, event: yaml.Event) -> None:
+        """The next key of ``mapping``, or a problem and the key's value to be skipped."""
+        line = _line(event)
+        mapping.key = ""
+        if not isinstance(event, yaml.ScalarEvent):
+            self._problem(line, mapping.path, "a key must be a plain word, not a list or mapping")
+            _skip(loader, event)
+            mapping.skip_value = True
+            return
+        # Keys are taken as written, so `on:` or `1:` is the key "on" or "1", not a bool or int.
+        key_path = (*mapping.path, event.value)
+        if event.value in mapping.value:
+            first = self.lines[key_path]
+            self._problem(line, key_path, f"duplicate key (first defined on line {first})")
+            mapping.skip_value = True
+            return
+        mapping.key = event.value
+        self._record(key_path, line)
+
+    def _child_path(self, parent: _Open | None) -> KeyPath:
+        """The path of the next value in ``parent``."""
+        if parent is None:
+            return ()
+        if isinstance(parent.value, dict):
+            assert parent.key is not None
+            return (*parent.path, parent.key)
+        return (*parent.path, len(parent.value))
+
+    def _record(self, path: KeyPath, line: int) -> None:
+        self.lines[path] = line
+        self.order.append(path)
+
+    def _finish(self, done: _Open) -> None:
+        if done.anchor is not None:
+            prefix = len(done.path)
+            beneath = [(path[prefix:], self.lines[path]) for path in self.order[done.first_line :]]
+            self.anchors[done.anchor] = (done.value, beneath)
+
+    def _node_value(self, loader: Any, event: yaml.Event, path: KeyPath) -> Any:
+        if isinstance(event, yaml.AliasEvent):
+            return self._alias(event, path)
+        assert isinstance(event, yaml.ScalarEvent)
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        value = self._scalar(tag, event.value, _line(event), path)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = (value, [])
+        return value
+
+    def _alias(self, event: yaml.AliasEvent, path: KeyPath) -> Any:
+        if event.anchor not in self.anchors:
+            self._problem(_line(event), path, f"unknown alias *{event.anchor}")
+            return None
+        value, beneath = self.anchors[event.anchor]
+        self.aliased += 1 + len(beneath)
+        if self.aliased > MAX_ALIASED_VALUES:
+            if self.aliased - 1 - len(beneath) <= MAX_ALIASED_VALUES:
+                message = f"aliases repeat more than {MAX_ALIASED_VALUES:,} values; write them out"
+                self._problem(_line(event), path, message)
+            return None
+        for relative, line in beneath:
+            self.lines[(*path, *relative)] = line
+            self.order.append((*path, *relative))
+        return copy.deepcopy(value)
+
+    def _scalar(self, tag: str, value: str, line: int, path: KeyPath) -> Any:
         if tag == _TAG + "str":
             return value
         if tag == _TAG + "null":
@@ -149,15 +273,31 @@ class _Builder:
             if tag == _TAG + "float":
                 return _core_float(value)
         except ValueError:
-            self._problem(
-                node.start_mark.line + 1, path, f"{value!r} is not a valid {tag.removeprefix(_TAG)}"
-            )
+            self._problem(line, path, f"{quoted(value)} is not a valid {tag.removeprefix(_TAG)}")
             return None
-        self._problem(node.start_mark.line + 1, path, f"unsupported YAML tag {tag}")
+        self._problem(line, path, f"unsupported YAML tag {tag}")
         return None
 
     def _problem(self, line: int, path: KeyPath, message: str) -> None:
-        self.problems.append(Problem(self.display_name, line, format_key_path(path), message))
+        # Found in line order, so the first ones are the ones shown; the rest are only counted.
+        self.found += 1
+        if len(self.problems) <= PROBLEM_LIMIT:
+            self.problems.append(Problem(self.display_name, line, format_key_path(path), message))
+
+
+def _line(event: yaml.Event) -> int:
+    return int(event.start_mark.line) + 1 if event.start_mark else 0
+
+
+def _skip(loader: Any, event: yaml.Event) -> None:
+    """Consume the rest of the node that ``event`` starts (nothing more for a scalar)."""
+    depth = 1 if isinstance(event, _COLLECTION_STARTS) else 0
+    while depth:
+        following = loader.get_event()
+        if isinstance(following, _COLLECTION_STARTS):
+            depth += 1
+        elif isinstance(following, _COLLECTION_ENDS):
+            depth -= 1
 
 
 def _core_int(text: str) -> int:
