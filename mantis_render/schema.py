@@ -9,6 +9,7 @@ read them from here.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
@@ -16,7 +17,7 @@ import cerberus
 import cerberus.schema
 from cerberus import errors as cerberus_errors
 
-from .errors import Problem
+from .errors import Problem, first_problems, quoted
 from .precheck import compile_rules, vouches
 from .profiles import Location, Profile
 from .secrets import VAULT_PATH, reference_problem
@@ -59,8 +60,17 @@ def _port(env: str, description: str) -> dict[str, Any]:
     return _setting("integer", env, description, min=1, max=65535)
 
 
+# Upper bounds, each the largest value every consumer of the setting accepts:
+# a count is a 32-bit signed integer for Kafka (partitions) and Kubernetes (replicas);
+MAX_COUNT = 2**31 - 1
+# compose reads `cpus` as a 32-bit float, exact for whole numbers up to 2^24, and the engine counts
+# nano-CPUs in 64 bits; compose turns `memory` into bytes, a 64-bit signed integer.
+MAX_CPUS = 2**24
+MAX_MEMORY_MB = (2**63 - 1) // 2**20
+
+
 def _count(env: str, description: str) -> dict[str, Any]:
-    return _setting("integer", env, description, min=1)
+    return _setting("integer", env, description, min=1, max=MAX_COUNT)
 
 
 def _flag(env: str, description: str) -> dict[str, Any]:
@@ -97,12 +107,14 @@ def _limits(owner: str) -> dict[str, Any]:
                 "type": "number",
                 "required": True,
                 "min": 0.01,
+                "max": MAX_CPUS,
                 "meta": {"description": "CPU cores the container may use"},
             },
             "memory_mb": {
                 "type": "integer",
                 "required": True,
                 "min": 4,
+                "max": MAX_MEMORY_MB,
                 "meta": {"description": "Memory limit in MiB"},
             },
         },
@@ -388,13 +400,36 @@ def duplicate_variables(profile: Profile) -> list[Problem]:
     return problems
 
 
+class _FiniteNumberType(type):
+    def __instancecheck__(cls, value: Any) -> bool:
+        return isinstance(value, int | float) and math.isfinite(value)
+
+
+class FiniteNumber(metaclass=_FiniteNumberType):
+    """isinstance() is true for an int or a float that is neither NaN nor infinite: YAML's
+    `.nan` and `.inf` are floats, and no reader of the output (docker compose, kubectl) takes
+    them where a number is expected."""
+
+
 class _ProfileValidator(cerberus.Validator):  # type: ignore[misc]
     # cerberus counts True as an integer (bool subclasses int); a port of `true` is a mistake.
     types_mapping: ClassVar[dict[str, Any]] = {
         **cerberus.Validator.types_mapping,
         "integer": cerberus.TypeDefinition("integer", (int,), (bool,)),
-        "number": cerberus.TypeDefinition("number", (int, float), (bool,)),
+        "number": cerberus.TypeDefinition("number", (FiniteNumber,), (bool,)),
     }
+
+    def _error(self, *args: Any) -> None:
+        # cerberus sorts its whole error list, and its schema error tree's, at every error it
+        # adds: quadratic in the number of problems (10,000 unknown keys took minutes).
+        # validate_profile sorts the problems once; nothing reads the schema error tree.
+        if len(args) != 1:
+            super()._error(*args)  # builds the error, then comes back here with it
+            return
+        self._errors.extend(args[0])
+        for error in args[0]:
+            self.document_error_tree.add(error)
+            self.error_handler.emit(error)
 
     def _check_with_secret(self, field: str, value: Any) -> None:
         # Which form a tier allows (literal or reference) is policy; the schema checks the form.
@@ -451,15 +486,85 @@ _SERVICES_PREDICATE = compile_rules(_SERVICES_RULES, _ProfileValidator.types_map
 
 
 def validate_profile(profile: Profile) -> list[Problem]:
-    """Every way ``profile`` breaks the schema, one problem each, sorted by file and line."""
+    """Every way ``profile`` breaks the schema, one problem each, sorted by file and line (the
+    first PROBLEM_LIMIT of them, and a count of the rest)."""
+    # Unknown keys are found in one walk and taken out before cerberus sees the data: cerberus
+    # would build an error object (and more) for each, and a file may hold a million of them.
+    unknown = list(_unknown_keys(profile.data, _ROOT_RULES, ()))
+    data = _without(profile.data, unknown) if unknown else profile.data
     # Profiles need no coercion or defaults; cerberus's normalization pass costs 6x the validation.
-    errors = [] if _VALIDATOR.validate(profile.data, normalize=False) else _VALIDATOR.errors
-    services = profile.data.get("services")
+    errors = [] if _VALIDATOR.validate(data, normalize=False) else _VALIDATOR.errors
+    services = data.get("services")
     if isinstance(services, dict) and not _services_valid(services):
         errors += _SERVICES_VALIDATOR.errors
-    if not errors:
+    if not errors and not unknown:
         return duplicate_variables(profile)
-    return sorted(_to_problem(error, profile) for error in errors)
+    found = (_unknown_key_problem(path, profile) for path in unknown)
+    problems = first_problems([*(_to_problem(e, profile) for e in errors), *found])
+    # Suggestions only for the problems shown: difflib is slow, and a typo has few siblings.
+    shown = {problem.key for problem in problems if problem.message == "unknown key"}
+    paths = {key: path for path in unknown if (key := format_key_path(path)) in shown}
+    return [_with_suggestion(problem, paths.get(problem.key)) for problem in problems]
+
+
+_ROOT_RULES: dict[str, Any] = {"type": "dict", "schema": PROFILE_SCHEMA}
+
+
+def _unknown_keys(value: Any, rules: Mapping[str, Any], path: KeyPath) -> Iterator[KeyPath]:
+    """The key paths of ``value`` that its cerberus ``rules`` do not name."""
+    if isinstance(value, dict) and rules.get("type") == "dict":
+        fields = rules.get("schema")
+        if fields is not None:
+            for key, item in value.items():
+                if key in fields:
+                    yield from _unknown_keys(item, fields[key], (*path, key))
+                else:
+                    yield (*path, key)
+        elif "valuesrules" in rules:
+            for key, item in value.items():
+                yield from _unknown_keys(item, rules["valuesrules"], (*path, key))
+    elif isinstance(value, list) and rules.get("type") == "list" and "schema" in rules:
+        for index, item in enumerate(value):
+            yield from _unknown_keys(item, rules["schema"], (*path, index))
+
+
+def _without(data: Any, paths: list[KeyPath]) -> Any:
+    """A copy of ``data`` without the keys at ``paths`` (copied only along those paths)."""
+    copied: dict[KeyPath, Any] = {(): dict(data)}
+    for path in paths:
+        node = copied[()]
+        for depth in range(1, len(path)):
+            prefix = path[:depth]
+            if prefix not in copied:
+                inner = node[path[depth - 1]]
+                copied[prefix] = dict(inner) if isinstance(inner, dict) else list(inner)
+                node[path[depth - 1]] = copied[prefix]
+            node = copied[prefix]
+        del node[path[-1]]
+    return copied[()]
+
+
+def _unknown_key_problem(path: KeyPath, profile: Profile) -> Problem:
+    location = profile.locations.get(path) or _where_to_add(profile, path)
+    message = "unknown key"
+    if path[-1] == "<<":
+        message = (
+            "YAML 1.2 has no merge key '<<'; share settings with extends: in a profile, or "
+            "repeat the keys (an alias *name can stand for a whole value)"
+        )
+    return Problem(location.file, location.line, format_key_path(path), message)
+
+
+def _with_suggestion(problem: Problem, path: KeyPath | None) -> Problem:
+    if problem.message != "unknown key" or path is None:
+        return problem
+    siblings = list(rules_at(path[:-1]).get("schema", {}))
+    close = difflib.get_close_matches(str(path[-1]), siblings, n=1, cutoff=0.6)
+    if not close:
+        return problem
+    return Problem(
+        problem.file, problem.line, problem.key, f"unknown key; did you mean '{close[0]}'?"
+    )
 
 
 def _services_valid(services: dict[str, Any]) -> bool:
@@ -511,6 +616,11 @@ def _message(error: Any, path: KeyPath) -> str:
     if code == cerberus_errors.REQUIRED_FIELD.code:
         return "required key is missing"
     if code == cerberus_errors.BAD_TYPE.code:
+        if isinstance(error.value, float) and not math.isfinite(error.value):
+            spelling = (
+                ".nan" if math.isnan(error.value) else f"{'-' if error.value < 0 else ''}.inf"
+            )
+            return f"must be a finite number, not {spelling}"
         if secret:
             return "must be a text (a literal secret) or a secret reference like {vault: PATH, key: KEY}"  # noqa: E501
         hint = ""
@@ -528,7 +638,7 @@ def _message(error: Any, path: KeyPath) -> str:
     if code == cerberus_errors.MIN_LENGTH.code:
         return f"must hold at least {constraint} item{'s' if constraint != 1 else ''}"
     if code in (cerberus_errors.UNALLOWED_VALUE.code, cerberus_errors.UNALLOWED_VALUES.code):
-        got = "" if secret else f", not {error.value!r}"
+        got = "" if secret else f", not {quoted(error.value)}"
         return f"must be one of {', '.join(constraint)}{got}"
     if code == cerberus_errors.REGEX_MISMATCH.code:
         hint = rules.get("meta", {}).get("hint")

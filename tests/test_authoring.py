@@ -35,11 +35,11 @@ def test_committed_variable_reference_is_current() -> None:
 def test_variable_reference_reproduces_the_guides_tables_without_secrets() -> None:
     text = (REPO / "docs/variables.md").read_text()
     assert (
-        "| `KAFKA_PARTITIONS` | Partitions per topic | integer, at least 1 |  | 3 | 6 | 12 |"
+        "| `KAFKA_PARTITIONS` | Partitions per topic | integer 1 to 2147483647 |  | 3 | 6 | 12 |"
         in text
     )
     assert (
-        "| `REPLICAS` | Replicas of each MANTIS service | integer, at least 1 |  | 1 | 2 | 3 |"
+        "| `REPLICAS` | Replicas of each MANTIS service | integer 1 to 2147483647 |  | 1 | 2 | 3 |"
         in text
     )
     assert (
@@ -106,6 +106,14 @@ def test_json_schema_and_cerberus_agree_on_the_shipped_profiles() -> None:
         assert _verdicts(profiles, name) == (True, True), name
 
 
+# What JSON Schema cannot say: JSON has no NaN or infinity, so the editor's schema takes YAML's
+# `.nan` for a number (and `.inf` where no maximum bounds it); the command line refuses both.
+JSON_SCHEMA_CANNOT_TELL = {
+    "not a number: NaN where a number is expected",
+    "an infinity as a service variable",
+}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_json_schema_and_cerberus_agree_on_every_broken_profile(
     case: object, tmp_path: Path
@@ -114,7 +122,9 @@ def test_json_schema_and_cerberus_agree_on_every_broken_profile(
     profile = tmp_path / STAGING
     profile.write_text(case.edit(profile.read_text()))  # type: ignore[attr-defined]
     verdicts = _verdicts(ProfileSet(tmp_path / "profiles"), "staging")
-    if verdicts is not None:
+    if case.id in JSON_SCHEMA_CANNOT_TELL:  # type: ignore[attr-defined]
+        assert verdicts == (False, True)
+    elif verdicts is not None:
         cerberus_valid, json_valid = verdicts
         assert cerberus_valid == json_valid
 

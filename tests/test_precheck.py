@@ -49,7 +49,10 @@ valid_services = st.dictionaries(
         optional={
             "variables": st.dictionaries(
                 st.from_regex(r"[A-Z][A-Z0-9_]{0,60}", fullmatch=True),
-                st.text() | st.integers() | st.floats() | st.booleans(),
+                st.text()
+                | st.integers()
+                | st.floats(allow_nan=False, allow_infinity=False)
+                | st.booleans(),
                 max_size=5,
             )
         },
