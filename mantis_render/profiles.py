@@ -6,6 +6,7 @@ partial profiles: other profiles extend them, but they are not environments them
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Problem, ProfileError, UnknownEnvironmentError
+from .errors import Problem, ProfileError, UnknownEnvironmentError, quoted
 
 if TYPE_CHECKING:
     # yaml_source imports PyYAML, which `mantis-render list` does not need: parsing imports it.
@@ -24,6 +25,9 @@ ENVIRONMENT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,54}[a-z0-9])?")
 PARTIAL_NAME = re.compile(r"_[a-z0-9][a-z0-9_-]{0,62}")
 PROFILE_SUFFIX = ".yaml"
 EXTENDS_KEY = "extends"
+# The 10,000-service benchmark's base profile is 3.7 MB; a profile past this is a mistake, and
+# refusing it before parsing keeps the memory of a run bounded (parsing takes ~40x the size).
+MAX_PROFILE_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -94,11 +98,15 @@ class ProfileSet:
         )
 
     def misnamed_files(self) -> list[Problem]:
-        """Profile files that would otherwise be ignored without a word."""
+        """Profile files that would otherwise be ignored without a word, and entries named like
+        a profile that are not one (a folder, a dangling symlink)."""
         problems = []
         for path in sorted(self.directory.iterdir()) if self.directory.is_dir() else []:
             shown = f"{self.display_prefix}{path.name}"
-            if path.suffix == ".yml":
+            not_a_file = _not_a_file(path) if path.suffix in (".yml", PROFILE_SUFFIX) else None
+            if not_a_file:
+                problems.append(Problem(shown, 0, "", f"not a profile: {not_a_file}"))
+            elif path.suffix == ".yml":
                 problems.append(Problem(shown, 0, "", "profiles use the .yaml extension"))
             elif path.suffix == PROFILE_SUFFIX and not (
                 ENVIRONMENT_NAME.fullmatch(path.stem) or PARTIAL_NAME.fullmatch(path.stem)
@@ -108,12 +116,26 @@ class ProfileSet:
 
     def check_environment(self, name: str) -> None:
         """Raise UnknownEnvironmentError unless ``name`` is a plain name with a profile."""
-        if not ENVIRONMENT_NAME.fullmatch(name):
-            raise UnknownEnvironmentError(f"{name!r} is not an environment name: {_NAME_RULE}")
-        if not self.path_of(name).is_file():
-            known = ", ".join(self.environments()) or "none"
+        if not self.directory.is_dir():
             raise UnknownEnvironmentError(
-                f"no profile for environment {name!r} in {self.display_prefix} (known: {known})"
+                f"no profiles folder {self.directory}: run from the project root or pass --root"
+            )
+        if not ENVIRONMENT_NAME.fullmatch(name):
+            raise UnknownEnvironmentError(
+                f"{quoted(name)} is not an environment name: {_NAME_RULE}"
+            )
+        path = self.path_of(name)
+        not_a_file = _not_a_file(path)
+        if not_a_file:
+            raise UnknownEnvironmentError(
+                f"{self.display(name)} is not a profile: {not_a_file}; "
+                "a profile is a YAML file (or a symlink to one)"
+            )
+        if not path.is_file():
+            known = ", ".join(self.environments()) or "none"
+            where = self.display_prefix
+            raise UnknownEnvironmentError(
+                f"no profile for environment {quoted(name)} in {where} (known: {known})"
             )
 
     def load(self, name: str) -> Profile:
@@ -128,9 +150,15 @@ class ProfileSet:
         return Profile(name, data, _Locations(tree), tuple(chain))
 
     def _profile_files(self) -> list[Path]:
+        """The regular files (or symlinks to one) named *.yaml: a folder or a dangling symlink
+        named like a profile is reported by misnamed_files, never loaded."""
         if not self.directory.is_dir():
             return []
-        return [path for path in self.directory.iterdir() if path.suffix == PROFILE_SUFFIX]
+        return [
+            path
+            for path in self.directory.iterdir()
+            if path.suffix == PROFILE_SUFFIX and path.is_file()
+        ]
 
     def _load_chain(self, name: str) -> list[Layer]:
         chain: list[Layer] = []
@@ -139,9 +167,9 @@ class ProfileSet:
             layer = self._load_layer(name)
             chain.insert(0, layer)
             seen.append(name)
-            parent = layer.data.get(EXTENDS_KEY)
-            if parent is None:
+            if EXTENDS_KEY not in layer.data:
                 return chain
+            parent = layer.data[EXTENDS_KEY]
             self._check_parent(layer, parent, seen)
             name = parent
 
@@ -151,6 +179,8 @@ class ProfileSet:
         def fail(message: str) -> ProfileError:
             return ProfileError([Problem(layer.file, line, EXTENDS_KEY, message)])
 
+        if parent is None:
+            raise fail("names no profile; name one, such as '_base', or remove the line")
         if not isinstance(parent, str) or not (
             ENVIRONMENT_NAME.fullmatch(parent) or PARTIAL_NAME.fullmatch(parent)
         ):
@@ -159,7 +189,7 @@ class ProfileSet:
             cycle = " -> ".join([*seen, parent])
             raise fail(f"circular extends: {cycle}")
         if not self.path_of(parent).is_file():
-            raise fail(f"no profile named {parent!r} in {self.display_prefix}")
+            raise fail(f"no profile named {quoted(parent)} in {self.display_prefix}")
 
     def _load_layer(self, name: str) -> Layer:
         if name not in self._parsed:
@@ -171,6 +201,13 @@ class ProfileSet:
 
         shown = self.display(name)
         try:
+            size = self.path_of(name).stat().st_size
+            if size > MAX_PROFILE_BYTES:
+                message = (
+                    f"{size:,} bytes; a profile is at most {MAX_PROFILE_BYTES // 2**20} MiB "
+                    "(some 45,000 services)"
+                )
+                raise ProfileError([Problem(shown, 0, "", message)])
             raw = self.path_of(name).read_bytes()
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -194,6 +231,15 @@ class ProfileSet:
                 [Problem(shown, 1, "", f"the profile must be a mapping of settings, not {kind}")]
             )
         return Layer(name, shown, parsed.data, parsed.lines)
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why an entry that exists is not a readable profile file; None if it is one or is absent."""
+    if path.is_file() or not (path.exists() or path.is_symlink()):
+        return None
+    if path.is_symlink() and not path.exists():
+        return f"a symlink to {os.readlink(path)}, which does not exist"
+    return "a folder" if path.is_dir() else "not a regular file"
 
 
 _NAME_RULE = (

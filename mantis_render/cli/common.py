@@ -22,11 +22,20 @@ EXIT_INVALID = 1
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 
+def _non_empty_folder(
+    context: click.Context, parameter: click.Parameter, value: str | None
+) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty; name a folder (or leave --out out)")
+    return value
+
+
 def out_option(command: Command) -> Command:
     return click.option(
         "--out",
         type=click.Path(file_okay=False),
         default=None,
+        callback=_non_empty_folder,
         help=f"Output folder [default: <root>/{DEFAULT_OUTPUT}]; each environment is in OUT/ENV/.",
     )(command)
 

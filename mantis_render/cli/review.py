@@ -55,6 +55,8 @@ def check(root: Path, environments: tuple[str, ...], out: str | None, output_for
     if not environments:
         for folder in project.unknown_output_folders(out_dir):
             results[folder] = [FileStatus(f"{out_dir / folder}/", "extra")]
+        # A profile nobody can read is not silently skipped by the check CI relies on.
+        failed |= report(project.profiles.misnamed_files())
     click.echo(REPORTER_BY_NAME[output_format].check(results), nl=False)
     exit_invalid_if(failed or any(results.values()))
 
