@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import quoted
 from .profiles import Layer, Profile
 from .secrets import EnvReference, FileReference, VaultReference, parse_reference
 from .variables import Variable, environment_variables, value_at
@@ -44,7 +45,7 @@ class UnknownVariable(LookupError):
     def __init__(self, name: str, known: list[str]) -> None:
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
-        super().__init__(f"no variable or setting named {name!r}{hint}")
+        super().__init__(f"no variable or setting named {quoted(name)}{hint}")
 
 
 Render = Callable[[Profile, list[Variable]], dict[str, str]]

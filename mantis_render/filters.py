@@ -23,6 +23,19 @@ _NEVER_IN_DOTENV = {
     "\x00": ("a NUL character (U+0000)", "no environment variable can hold"),
     "\r": ("a carriage return (U+000D)", "python-dotenv reads as a line feed"),
 }
+# A lone surrogate (from a JSON "\ud800" escape, or an undecodable byte in an environment
+# variable) is not a character UTF-8 can encode: no output file can hold it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _refuse_surrogates(text: str) -> None:
+    found = _SURROGATE.search(text)
+    if found:
+        raise UnrepresentableValue(
+            f"a lone surrogate (U+{ord(found.group()):04X})", "no UTF-8 file can hold"
+        )
+
+
 # Inside double quotes bash expands $ and `; python-dotenv does not, and keeps a backslash before
 # them, so no escape is read alike. (`!` is safe: history expansion skips sourced files.)
 _EXPANDED_IN_DOUBLE_QUOTES = re.compile(r"[$`]")
@@ -43,6 +56,7 @@ def quote_dotenv(value: str) -> str:
     for character, (what, why) in _NEVER_IN_DOTENV.items():
         if character in value:
             raise UnrepresentableValue(what, f"{why} it")
+    _refuse_surrogates(value)
     if "${" in value:
         # python-dotenv expands ${NAME} inside single quotes too, and has no escape for it.
         raise UnrepresentableValue("'${'", "python-dotenv expands as a variable in any quotes")
@@ -89,11 +103,24 @@ def quote_yaml(value: Any) -> str:
     Always quoting keeps ``no``, ``on``, ``0123`` and ``1e3`` strings, as ConfigMap data must be.
     """
     text = as_text(value)
+    _refuse_surrogates(text)
     refused = _YAML_REFUSED.search(text)
     if refused:
         character = f"the control character U+{ord(refused.group()):04X}"
         raise UnrepresentableValue(character, "kubectl cannot carry through YAML unchanged")
     return '"' + _YAML_UNSAFE.sub(_yaml_escape, text) + '"'
+
+
+# Found by fuzzing kubectl kustomize: its generator writes a value holding a line feed as a YAML
+# literal block, and when the value's first character is a tab it cannot read that block back
+# (go-yaml omits the indentation indicator a tab needs). Values the emitter writes double-quoted
+# instead build fine: those holding a control character other than tab and line feed, a BOM, a
+# character past U+FFFF, a space before a line break, or ending in a space.
+_KUSTOMIZE_FAILS = re.compile(
+    r"\t(?=.*\n)(?!.*[\x00-\x08\x0b-\x1f\ufeff\U00010000-\U0010ffff])"
+    r"(?!.* [\n\r\x85\u2028\u2029])(?!.* \Z)",
+    re.DOTALL,
+)
 
 
 def quote_kustomize_literal(value: Any, name: str) -> str:
@@ -103,6 +130,11 @@ def quote_kustomize_literal(value: Any, name: str) -> str:
     itself wrapped in matching quotes gets one more pair to lose.
     """
     text = as_text(value)
+    if _KUSTOMIZE_FAILS.match(text):
+        raise UnrepresentableValue(
+            "a tab at its start and a line feed",
+            "kubectl kustomize cannot build into a ConfigMap (its generator fails on it)",
+        )
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         text = f"'{text}'"
     return quote_yaml(f"{name}={text}")

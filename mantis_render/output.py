@@ -43,6 +43,19 @@ def write_environment(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / name
+    if target.is_symlink():
+        # Written where the link points, the link kept: the folder is replaced beside its real
+        # self, so nothing in out_dir is hard-linked to files outside it, and no hidden folder
+        # is left holding the link.
+        real = target.resolve()
+        if not real.is_dir():
+            reason = f"is a symlink to {os.readlink(target)}, which is not a folder"
+            raise OSError(errno.ENOTDIR, reason, str(target))
+        out_dir, target = real.parent, real
+        name = real.name
+    elif target.exists() and not target.is_dir():
+        reason = "is a file, not a folder: move it aside (render replaces the folder whole)"
+        raise OSError(errno.ENOTDIR, reason, str(target))
     _recover_interrupted(out_dir, name)
     on_disk = read_environment(out_dir, name, include_private=True)
     kept = tuple(path for path in keep if path not in files and path in on_disk)

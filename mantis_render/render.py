@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args
 
 import jinja2
 
 from .errors import Problem, RenderError
-from .filters import FILTERS, UnrepresentableValue, quote_dotenv, quote_yaml
+from .filters import (
+    FILTERS,
+    UnrepresentableValue,
+    quote_dotenv,
+    quote_kustomize_literal,
+    quote_yaml,
+)
 from .profiles import Profile
 from .variables import Source, Variable
 from .yaml_source import format_key_path
@@ -55,7 +63,7 @@ def make_jinja_environment(
     of its source, so an edited template is compiled again.
     """
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
+        loader=_TemplateLoader(templates_dir),
         bytecode_cache=_BytecodeCache(str(cache_dir)) if cache_dir else None,
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -65,6 +73,36 @@ def make_jinja_environment(
     )
     environment.filters.update(FILTERS)
     return environment
+
+
+class _TemplateLoader(jinja2.FileSystemLoader):
+    """Templates are UTF-8 text; one that is not, or cannot be read, is a template error naming
+    it (and the line of the first bad byte), like any other mistake in a template."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        try:
+            return super().get_source(environment, template)
+        except UnicodeDecodeError as error:
+            filename = self._filename(template)
+            raw = Path(filename).read_bytes() if filename else b""
+            line = raw.count(b"\n", 0, error.start) + 1
+            raise jinja2.TemplateSyntaxError(
+                f"not UTF-8 text ({error.reason})", line, template, filename
+            ) from None
+        except OSError as error:
+            reason = f"cannot read: {error.strerror or error}"
+            raise jinja2.TemplateSyntaxError(
+                reason, 0, template, self._filename(template)
+            ) from None
+
+    def _filename(self, template: str) -> str | None:
+        for folder in self.searchpath:
+            candidate = Path(folder, *jinja2.loaders.split_template_path(template))
+            if candidate.is_file():
+                return str(candidate)
+        return None
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -89,6 +127,7 @@ class Renderer:
         self, templates_dir: Path, display_prefix: str = "templates/", cache_dir: Path | None = None
     ) -> None:
         self._jinja = make_jinja_environment(templates_dir, cache_dir)
+        self._templates_dir = templates_dir.resolve()
         self._display_prefix = display_prefix
 
     def render(
@@ -128,10 +167,23 @@ class Renderer:
             return Problem(
                 self._display_prefix + template_name, 0, "", f"template not found: {error.name}"
             )
-        name = getattr(error, "name", None) or template_name
-        line = getattr(error, "lineno", None) or _template_line(error, name)
+        name, line = getattr(error, "name", None), getattr(error, "lineno", None)
+        if not (name and line):
+            # A mistake found while rendering: where it is, is the innermost template frame
+            # (an included template's own line, not the include's).
+            name, line = self._innermost_template_frame(error) or (name or template_name, 0)
         message = getattr(error, "message", None) or str(error) or type(error).__name__
         return Problem(self._display_prefix + name, line, "", message)
+
+    def _innermost_template_frame(self, error: BaseException) -> tuple[str, int] | None:
+        """Jinja2 rewrites tracebacks so that template frames carry the template's file and
+        line: the last such frame is where the mistake is."""
+        found = None
+        for frame in traceback.extract_tb(error.__traceback__):
+            path = Path(frame.filename).resolve()
+            if frame.lineno and self._templates_dir in path.parents:
+                found = (path.relative_to(self._templates_dir).as_posix(), frame.lineno)
+        return found
 
 
 def _context(profile: Profile, variables: list[Variable], outputs: list[str]) -> dict[str, Any]:
@@ -158,7 +210,13 @@ def _unwritable_values(profile: Profile, variables: list[Variable]) -> list[Prob
     for variable in variables:
         if variable.value is None:  # an unresolved reference: nothing of it is written
             continue
-        for format_name, quote in ((".env", quote_dotenv), ("YAML", quote_yaml)):
+        formats: list[tuple[str, Callable[[str], str]]] = [
+            (".env", quote_dotenv),
+            ("YAML", quote_yaml),
+        ]
+        if variable.source == "setting":  # the ConfigMap, through kustomize's generator
+            formats.append(("the ConfigMap", functools.partial(quote_kustomize_literal, name="")))
+        for format_name, quote in formats:
             try:
                 quote(variable.value)
             except UnrepresentableValue as error:
@@ -167,13 +225,5 @@ def _unwritable_values(profile: Profile, variables: list[Variable]) -> list[Prob
                 key = format_key_path(variable.path) if variable.path else variable.name
                 message = f"cannot be written to {format_name} ({variable.name}): {error}"
                 problems.append(Problem(file, line, key, message))
+                break  # one line a value, for the first format that cannot carry it
     return problems
-
-
-def _template_line(error: BaseException, template_name: str) -> int:
-    """Jinja2 rewrites tracebacks so that template frames carry the template's own line."""
-    line = 0
-    for frame in traceback.extract_tb(error.__traceback__):
-        if frame.filename.endswith(template_name) and frame.lineno:
-            line = frame.lineno
-    return line

@@ -249,15 +249,31 @@ def read_env(reference: EnvReference, environ: Mapping[str, str]) -> str:
     return environ[reference.name]
 
 
+# A secret is a short text (a certificate chain is some kilobytes): a reference to a large file
+# (or to /dev/zero) is a mistake, refused after reading this much.
+MAX_SECRET_FILE_BYTES = 1 << 20
+
+
 def read_file(reference: FileReference, root: Path) -> str:
-    """The file's text, less one trailing newline (as `echo` and editors add)."""
-    path = root / reference.path
+    """The file's text, less one trailing newline (as `echo` and editors add).
+
+    A relative path is relative to the project; an absolute one, or one starting with ``~/``,
+    may point outside it: a developer's secrets kept out of the repository cannot be committed
+    by accident.
+    """
+    path = root / Path(reference.path).expanduser()
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SecretUnavailable(f"{reference.path} is not UTF-8 text") from None
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SECRET_FILE_BYTES + 1)
     except OSError as error:
         raise SecretUnavailable(f"cannot read {reference.path}: {error.strerror}") from None
+    if len(raw) > MAX_SECRET_FILE_BYTES:
+        limit = MAX_SECRET_FILE_BYTES >> 20
+        raise SecretUnavailable(f"{reference.path} is larger than {limit} MiB; a secret is short")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SecretUnavailable(f"{reference.path} is not UTF-8 text") from None
     return text[:-1] if text.endswith("\n") else text
 
 

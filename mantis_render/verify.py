@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .errors import Problem
+from .errors import Problem, quoted
 from .variables import Variable
 from .yaml_source import KeyPath, ParsedYaml, YamlProblems, format_key_path, parse_yaml
 
@@ -172,7 +172,7 @@ def _generated_configmap(document: Any, generator: Any, where: KeyPath) -> Itera
     for index, literal in enumerate(generator.get("literals", [])):
         key, _, value = literal.partition("=")
         if not CONFIGMAP_KEY.fullmatch(key):
-            yield (*where, "literals", index), f"{key!r} is not a valid ConfigMap key"
+            yield (*where, "literals", index), f"{quoted(key)} is not a valid ConfigMap key"
         elif key in data:
             yield (*where, "literals", index), f"{key} is given twice"
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
@@ -211,7 +211,7 @@ def _schema_errors(validator: Any, document: Any) -> Iterator[Failure]:
         message = error.message
         options = getattr(error.kind, "options", None)
         if error.kind.name == "enum" and isinstance(options, list):  # name them all, not "2 others"
-            message = f"{error.instance!r} is not one of {', '.join(map(str, options))}"
+            message = f"{quoted(error.instance)} is not one of {', '.join(map(str, options))}"
         yield path, message
 
 

@@ -102,14 +102,14 @@ def new(root: Path, name: str, source: str) -> None:
     Every value naming the source environment (hosts, databases, buckets, consumer groups,
     mantis/<env>/... Vault paths) names ENV instead; the tier is kept. Nothing is overwritten.
     """
-    from ..errors import MantisRenderError, Problem
+    from ..errors import MantisRenderError, Problem, quoted
     from ..profiles import ENVIRONMENT_NAME
 
     project = open_project(root)
     check_environment(project, source)
     if not ENVIRONMENT_NAME.fullmatch(name):
         raise click.BadParameter(
-            f"{name!r} is not an environment name: lowercase letters, digits and '-'",
+            f"{quoted(name)} is not an environment name: lowercase letters, digits and '-'",
             param_hint="ENV",
         )
     target = project.profiles.path_of(name)

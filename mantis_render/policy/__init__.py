@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from ..errors import Problem
+from ..errors import Problem, quoted
 from ..profiles import Location, Profile
 from ..schema import TIERS
 from ..variables import Variable, value_at
@@ -160,7 +160,7 @@ def _waiver_problems(
             close = difflib.get_close_matches(rule_id, RULES, n=1)
             problems.append(
                 problem(
-                    f"no rule named {rule_id!r}"
+                    f"no rule named {quoted(rule_id)}"
                     + (f"; did you mean {close[0]!r}?" if close else "")
                 )
             )

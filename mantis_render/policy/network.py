@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from ..errors import quoted
 from . import Context, Finding, rule
 
 STORES = ["postgres", "timescaledb", "redis", "minio", "mlflow", "grafana"]
@@ -27,7 +28,7 @@ def well_formed_hosts(context: Context) -> Iterator[Finding]:
     for path, host in _hosts(context):
         problem = _host_problem(host)
         if problem:
-            yield Finding(path, f"{host!r} is not a valid host name: {problem}")
+            yield Finding(path, f"{quoted(host)} is not a valid host name: {problem}")
 
 
 def _host_problem(host: str) -> str | None:
@@ -41,7 +42,7 @@ def _host_problem(host: str) -> str | None:
     for label in host.split("."):
         if not LABEL.fullmatch(label):
             return (
-                f"the label {label!r} must be 1 to 63 letters, digits or '-', "
+                f"the label {quoted(label)} must be 1 to 63 letters, digits or '-', "
                 "not starting or ending with '-'"
             )
     if host.rsplit(".", 1)[-1].isdigit():

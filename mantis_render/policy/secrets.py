@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from ..errors import quoted
 from ..schema import settings
 from . import Context, Environment, Finding, rule
 
@@ -26,7 +27,7 @@ def no_placeholders(context: Context) -> Iterator[Finding]:
             shown = (
                 "holds a placeholder"
                 if path in SECRET_PATHS
-                else f"holds the placeholder {value!r}"
+                else f"holds the placeholder {quoted(value)}"
             )
             yield Finding(
                 path,
