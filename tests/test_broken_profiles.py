@@ -275,6 +275,88 @@ CASES = [
             "like kafka-0.example.com:9092"
         ],
     ),
+    # Hardening: the classes a hostile run found (one case each; the siblings beside them).
+    Case(
+        "not a number: NaN where a number is expected",
+        replace("kafka:\n", "kafka:\n  limits: {cpus: .nan, memory_mb: 1024}\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, '.nan')}: kafka.limits.cpus: must be a finite number, not .nan"
+        ],
+    ),
+    Case(
+        "an infinity where a number is expected",
+        replace("kafka:\n", "kafka:\n  limits: {cpus: -.inf, memory_mb: 1024}\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, '.inf')}: kafka.limits.cpus: must be a finite number, not -.inf"
+        ],
+    ),
+    Case(
+        "an infinity as a service variable",
+        replace("kafka:\n", "services:\n  orchestrator:\n    variables: {RATE: .INF}\nkafka:\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, '.INF')}: services.orchestrator.variables.RATE: must be a finite number, not .inf"
+        ],
+    ),
+    Case(
+        "a count past what Kafka and Kubernetes read (32-bit)",
+        replace("  replicas: 2\n", "  replicas: 100000000000000000000000000\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'replicas:')}: resources.replicas: must be at most 2147483647"
+        ],
+    ),
+    Case(
+        "cpus past what compose reads exactly",
+        replace("kafka:\n", "kafka:\n  limits: {cpus: 16777217, memory_mb: 1024}\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, '16777217')}: kafka.limits.cpus: must be at most 16777216"
+        ],
+    ),
+    Case(
+        "memory past what compose counts in bytes",
+        replace("kafka:\n", "kafka:\n  limits: {cpus: 1, memory_mb: 8796093022208}\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, '8796093022208')}: kafka.limits.memory_mb: must be at most 8796093022207"
+        ],
+    ),
+    Case(
+        "a megabyte value is quoted by its start and its length",
+        replace("log_level: INFO\n", f"log_level: {'V' * 1_000_000}\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'log_level')}: log_level: must be one of DEBUG, INFO, WARNING, "
+            f"ERROR, CRITICAL, not '{'V' * 40}'... (1,000,000 characters)"
+        ],
+    ),
+    Case(
+        "a YAML 1.1 merge key",
+        replace("kafka:\n", "kafka:\n  <<: {partitions: 6}\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, '<<:')}: kafka.<<: YAML 1.2 has no merge key '<<'; share "
+            "settings with extends: in a profile, or repeat the keys (an alias *name can stand "
+            "for a whole value)"
+        ],
+    ),
+    Case(
+        "an empty extends",
+        replace("extends: _base\n", "extends:\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'extends:')}: extends: names no profile; name one, such as "
+            "'_base', or remove the line"
+        ],
+    ),
+    Case(
+        "nesting deeper than a profile needs, short of libyaml's limit",
+        replace("kafka:\n", "deep: " + "{a: " * 500 + "1" + "}" * 500 + "\nkafka:\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'deep:')}: deep: nested more than 64 levels deep; a profile needs a few"
+        ],
+    ),
+    Case(
+        "nesting past libyaml's limit",
+        replace("kafka:\n", "deep: " + "[" * 2000 + "]" * 2000 + "\nkafka:\n"),
+        lambda t: [
+            f"{STAGING}:{line_of(t, 'deep:')}: invalid YAML: exceeded maximum nesting depth"
+        ],
+    ),
     Case(
         "several problems at once, in file order",
         lambda t: replace("  workers: 8\n", "  workers: -1\n")(
