@@ -9,7 +9,6 @@ never a mix. Nothing outside ``OUT/<env>/`` changes but the short-lived ``.<env>
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import shutil
@@ -144,6 +143,8 @@ def _swap_in(staging: Path, target: Path, out_dir: Path, name: str) -> None:
 
 def _exchange(first: Path, second: Path) -> bool:
     """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    import ctypes  # here: a render into a new folder never swaps, and ctypes is 1 ms to import
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         renameat2 = libc.renameat2

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, NamedTuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
 
-import cerberus
-import cerberus.schema
-from cerberus import errors as cerberus_errors
-
-from .errors import Problem, first_problems, quoted
-from .precheck import compile_rules, vouches
+from .errors import Problem, first_problems
+from .precheck import TypeDefinition, compile_rules, vouches
 from .profiles import Location, Profile
 from .secrets import VAULT_PATH, reference_problem
 from .yaml_source import KeyPath, format_key_path
@@ -411,78 +407,29 @@ class FiniteNumber(metaclass=_FiniteNumberType):
     them where a number is expected."""
 
 
-class _ProfileValidator(cerberus.Validator):  # type: ignore[misc]
-    # cerberus counts True as an integer (bool subclasses int); a port of `true` is a mistake.
-    types_mapping: ClassVar[dict[str, Any]] = {
-        **cerberus.Validator.types_mapping,
-        "integer": cerberus.TypeDefinition("integer", (int,), (bool,)),
-        "number": cerberus.TypeDefinition("number", (FiniteNumber,), (bool,)),
-    }
-
-    def _error(self, *args: Any) -> None:
-        # cerberus sorts its whole error list, and its schema error tree's, at every error it
-        # adds: quadratic in the number of problems (10,000 unknown keys took minutes).
-        # validate_profile sorts the problems once; nothing reads the schema error tree.
-        if len(args) != 1:
-            super()._error(*args)  # builds the error, then comes back here with it
-            return
-        self._errors.extend(args[0])
-        for error in args[0]:
-            self.document_error_tree.add(error)
-            self.error_handler.emit(error)
-
-    def _check_with_secret(self, field: str, value: Any) -> None:
-        # Which form a tier allows (literal or reference) is policy; the schema checks the form.
-        if isinstance(value, dict):
-            problem = reference_problem(value)
-            if problem:
-                self._error(field, problem)
-
-
-class _LeafErrors(cerberus_errors.BaseErrorHandler):  # type: ignore[misc]
-    """Hands back cerberus's errors as a flat list of leaf errors, each with its document path."""
-
-    def __call__(self, errors: list[Any]) -> list[Any]:
-        return list(_leaves(errors))
-
-
-def _leaves(errors: list[Any]) -> Iterator[Any]:
-    for error in errors:
-        if error.is_group_error:
-            yield from _leaves(error.child_errors)
-        else:
-            yield error
-
-
-class _SchemaCheckedByTests(cerberus.schema.DefinitionSchema):  # type: ignore[misc]
-    """A schema cerberus takes as valid. Checking these constant schemas against cerberus's own
-    rules took 26 ms of every run, a tenth of rendering the shipped profiles; the test
-    test_our_schemas_are_valid_cerberus_schemas checks them once, as cerberus would."""
-
-    def validate(self, schema: Any = None) -> None:
-        pass
-
-
-def _validator(schema: dict[str, Any]) -> _ProfileValidator:
-    validator = _ProfileValidator(error_handler=_LeafErrors)
-    validator.schema = _SchemaCheckedByTests(validator, schema)
-    return validator
-
-
-# Built once per process. The services have a validator of their own, run only when the
-# predicate compiled from their rules does not vouch for them (see mantis_render.precheck):
-# cerberus takes 0.3 ms a service, the predicate 30 µs.
-_SERVICES_RULES = PROFILE_SCHEMA["services"]
-VALIDATED_SCHEMAS = {
-    "profile": {
-        **PROFILE_SCHEMA,
-        "services": {key: _SERVICES_RULES[key] for key in ("type", "required", "minlength")},
-    },
-    "services": {"services": _SERVICES_RULES},
+# The types the schema names, as cerberus's TypeDefinition spells them (included, excluded):
+# cerberus counts True as an integer (bool subclasses int); a port of `true` is a mistake.
+TYPES = {
+    "string": TypeDefinition("string", (str,), ()),
+    "integer": TypeDefinition("integer", (int,), (bool,)),
+    "number": TypeDefinition("number", (FiniteNumber,), (bool,)),
+    "boolean": TypeDefinition("boolean", (bool,), ()),
+    "dict": TypeDefinition("dict", (Mapping,), ()),
+    "list": TypeDefinition("list", (Sequence,), (str,)),
 }
-_VALIDATOR = _validator(VALIDATED_SCHEMAS["profile"])
-_SERVICES_VALIDATOR = _validator(VALIDATED_SCHEMAS["services"])
-_SERVICES_PREDICATE = compile_rules(_SERVICES_RULES, _ProfileValidator.types_mapping)
+
+
+def _is_reference_or_text(value: Any) -> bool:
+    return not isinstance(value, dict) or reference_problem(value) is None
+
+
+# The schema's own checks (cerberus's check_with), for the predicate and the validator alike.
+CHECKS: dict[str, Callable[[Any], bool]] = {"secret": _is_reference_or_text}
+
+# A valid profile is vouched for by a predicate compiled from the rules (mantis_render.precheck):
+# cerberus, its import and its 9 ms on the shipped profiles, only explain an invalid one.
+_ROOT_RULES: dict[str, Any] = {"type": "dict", "schema": PROFILE_SCHEMA}
+_PROFILE_PREDICATE = compile_rules(_ROOT_RULES, TYPES, CHECKS)
 
 
 def validate_profile(profile: Profile) -> list[Problem]:
@@ -491,23 +438,20 @@ def validate_profile(profile: Profile) -> list[Problem]:
     # Unknown keys are found in one walk and taken out before cerberus sees the data: cerberus
     # would build an error object (and more) for each, and a file may hold a million of them.
     unknown = list(_unknown_keys(profile.data, _ROOT_RULES, ()))
+    if not unknown and vouches(_PROFILE_PREDICATE, profile.data):
+        return duplicate_variables(profile)
+    from .schema_problems import cerberus_problems
+
     data = _without(profile.data, unknown) if unknown else profile.data
-    # Profiles need no coercion or defaults; cerberus's normalization pass costs 6x the validation.
-    errors = [] if _VALIDATOR.validate(data, normalize=False) else _VALIDATOR.errors
-    services = data.get("services")
-    if isinstance(services, dict) and not _services_valid(services):
-        errors += _SERVICES_VALIDATOR.errors
+    errors = cerberus_problems(profile, data)
     if not errors and not unknown:
         return duplicate_variables(profile)
     found = (_unknown_key_problem(path, profile) for path in unknown)
-    problems = first_problems([*(_to_problem(e, profile) for e in errors), *found])
+    problems = first_problems([*errors, *found])
     # Suggestions only for the problems shown: difflib is slow, and a typo has few siblings.
     shown = {problem.key for problem in problems if problem.message == "unknown key"}
     paths = {key: path for path in unknown if (key := format_key_path(path)) in shown}
     return [_with_suggestion(problem, paths.get(problem.key)) for problem in problems]
-
-
-_ROOT_RULES: dict[str, Any] = {"type": "dict", "schema": PROFILE_SCHEMA}
 
 
 def _unknown_keys(value: Any, rules: Mapping[str, Any], path: KeyPath) -> Iterator[KeyPath]:
@@ -545,7 +489,7 @@ def _without(data: Any, paths: list[KeyPath]) -> Any:
 
 
 def _unknown_key_problem(path: KeyPath, profile: Profile) -> Problem:
-    location = profile.locations.get(path) or _where_to_add(profile, path)
+    location = profile.locations.get(path) or where_to_add(profile, path)
     message = "unknown key"
     if path[-1] == "<<":
         message = (
@@ -567,31 +511,6 @@ def _with_suggestion(problem: Problem, path: KeyPath | None) -> Problem:
     )
 
 
-def _services_valid(services: dict[str, Any]) -> bool:
-    """Valid by the predicate, or else by cerberus, whose errors then say why not."""
-    if vouches(_SERVICES_PREDICATE, services):
-        return True
-    return bool(_SERVICES_VALIDATOR.validate({"services": services}, normalize=False))
-
-
-def _to_problem(error: Any, profile: Profile) -> Problem:
-    path: KeyPath = tuple(error.document_path)
-    if error.code == cerberus_errors.REQUIRED_FIELD.code:
-        location = _where_to_add(profile, path)
-    else:
-        location = profile.locations.get(path) or _where_to_add(profile, path)
-    return Problem(location.file, location.line, format_key_path(path), _message(error, path))
-
-
-def _where_to_add(profile: Profile, path: KeyPath) -> Location:
-    """A missing key belongs in the environment's own file, under its nearest parent there."""
-    own = profile.layers[-1]
-    for length in range(len(path) - 1, 0, -1):
-        if path[:length] in own.lines:
-            return Location(own.file, own.lines[path[:length]])
-    return Location(own.file, 1)
-
-
 def rules_at(path: KeyPath) -> dict[str, Any]:
     """The cerberus rules of the setting at ``path``."""
     rules: dict[str, Any] = {"schema": PROFILE_SCHEMA}
@@ -605,45 +524,10 @@ def rules_at(path: KeyPath) -> dict[str, Any]:
     return rules
 
 
-def _message(error: Any, path: KeyPath) -> str:
-    code, constraint = error.code, error.constraint
-    rules = rules_at(path)
-    secret = "secret" in rules.get("meta", {})
-    if code == cerberus_errors.UNKNOWN_FIELD.code:
-        siblings = list(rules_at(path[:-1]).get("schema", {}))
-        close = difflib.get_close_matches(str(path[-1]), siblings, n=1, cutoff=0.6)
-        return "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
-    if code == cerberus_errors.REQUIRED_FIELD.code:
-        return "required key is missing"
-    if code == cerberus_errors.BAD_TYPE.code:
-        if isinstance(error.value, float) and not math.isfinite(error.value):
-            spelling = (
-                ".nan" if math.isnan(error.value) else f"{'-' if error.value < 0 else ''}.inf"
-            )
-            return f"must be a finite number, not {spelling}"
-        if secret:
-            return "must be a text (a literal secret) or a secret reference like {vault: PATH, key: KEY}"  # noqa: E501
-        hint = ""
-        if constraint == "string" and isinstance(error.value, bool | int | float):
-            hint = " (put it in quotes to keep it as text)"
-        return f"must be of {constraint} type{hint}"
-    if code == cerberus_errors.NOT_NULLABLE.code:
-        return "must have a value"
-    if code == cerberus_errors.EMPTY_NOT_ALLOWED.code:
-        return "must not be empty"
-    if code == cerberus_errors.MIN_VALUE.code:
-        return f"must be at least {constraint}"
-    if code == cerberus_errors.MAX_VALUE.code:
-        return f"must be at most {constraint}"
-    if code == cerberus_errors.MIN_LENGTH.code:
-        return f"must hold at least {constraint} item{'s' if constraint != 1 else ''}"
-    if code in (cerberus_errors.UNALLOWED_VALUE.code, cerberus_errors.UNALLOWED_VALUES.code):
-        got = "" if secret else f", not {quoted(error.value)}"
-        return f"must be one of {', '.join(constraint)}{got}"
-    if code == cerberus_errors.REGEX_MISMATCH.code:
-        hint = rules.get("meta", {}).get("hint")
-        return f"must be {hint}" if hint else f"must match the pattern {constraint}"
-    template: str = cerberus_errors.BasicErrorHandler.messages[code]
-    return template.format(
-        *(error.info or ()), constraint=constraint, field=error.field, value="(hidden)"
-    )
+def where_to_add(profile: Profile, path: KeyPath) -> Location:
+    """A missing key belongs in the environment's own file, under its nearest parent there."""
+    own = profile.layers[-1]
+    for length in range(len(path) - 1, 0, -1):
+        if path[:length] in own.lines:
+            return Location(own.file, own.lines[path[:length]])
+    return Location(own.file, 1)

@@ -11,6 +11,7 @@ Every problem names the output file, the line and the key. Heavy validators load
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.resources
 import importlib.util
@@ -21,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .cache import cache_folder, write_cached
 from .errors import Problem, quoted
 from .variables import Variable
 from .yaml_source import KeyPath, ParsedYaml, YamlProblems, format_key_path, parse_yaml
@@ -122,12 +124,14 @@ def _kubernetes_validator(kind: str, api_version: str) -> Any:
         return None
     schema = json.loads(path.read_text(encoding="utf-8"))
     # The schemas refer to "_definitions.json#/..."; give both files a base to resolve it against.
-    return jsonschema_rs.validator_for(
-        schema, registry=_kubernetes_definitions(), base_uri=f"{_BASE}{name}"
+    registry = jsonschema_rs.Registry(
+        [(f"{_BASE}_definitions.json", _kubernetes_definitions_of(name, schema))]
     )
+    return jsonschema_rs.validator_for(schema, registry=registry, base_uri=f"{_BASE}{name}")
 
 
 _BASE = "file:///kubernetes-json-schema/"
+_DEFINITION_REF = re.compile(r'#/\$defs/([^"]+)"')  # in the kind's schema and between definitions
 
 
 def _kubernetes_schemas() -> Path:
@@ -135,15 +139,31 @@ def _kubernetes_schemas() -> Path:
     return folder / f"v{KUBERNETES_VERSION}-local-strict"
 
 
-@functools.cache
-def _kubernetes_definitions() -> Any:
-    """The shared definitions (1.3 MB of JSON): parsed once for every kind."""
-    import jsonschema_rs
+def _kubernetes_definitions_of(name: str, schema: Any) -> dict[str, Any]:
+    """The shared definitions one kind refers to, directly or not.
 
-    definitions = json.loads(
-        (_kubernetes_schemas() / "_definitions.json").read_text(encoding="utf-8")
-    )
-    return jsonschema_rs.Registry([(f"{_BASE}_definitions.json", definitions)])
+    All of them are 1.3 MB of JSON, two thirds of the time of checking the shipped profiles'
+    manifests; the few a kind needs are kept in the user's cache, keyed by the schema files.
+    """
+    source = _kubernetes_schemas() / "_definitions.json"
+    stat = source.stat()
+    folder = cache_folder("kubernetes")
+    cached = folder / f"{stat.st_size}-{stat.st_mtime_ns}-{name}" if folder else None
+    if cached is not None:
+        with contextlib.suppress(OSError, ValueError):
+            return dict(json.loads(cached.read_text(encoding="utf-8")))
+    everything = json.loads(source.read_text(encoding="utf-8"))
+    needed: dict[str, Any] = {}
+    pending = _DEFINITION_REF.findall(json.dumps(schema))
+    while pending:
+        key = pending.pop()
+        if key not in needed:
+            needed[key] = everything["$defs"][key]
+            pending += _DEFINITION_REF.findall(json.dumps(needed[key]))
+    subset = {**everything, "$defs": needed}
+    if cached is not None:
+        write_cached(cached, json.dumps(subset))
+    return subset
 
 
 def _package_folder(package: str) -> Path:

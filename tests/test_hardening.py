@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mantis_render import schema
+from mantis_render import schema_problems
 from mantis_render.schema import MAX_COUNT, MAX_CPUS, MAX_MEMORY_MB
 from mantis_render.yaml_source import parse_yaml
 
@@ -36,9 +36,9 @@ def test_unknown_keys_are_found_without_cerberus_and_reported_first_and_counted(
     project: Path, cli: CliRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     errors_recorded = []
-    record = schema._ProfileValidator._error
+    record = schema_problems._ProfileValidator._error
     monkeypatch.setattr(
-        schema._ProfileValidator,
+        schema_problems._ProfileValidator,
         "_error",
         lambda self, *args: (errors_recorded.append(args), record(self, *args))[1],
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -10,11 +13,14 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from mantis_render.precheck import compile_rules, vouches
-from mantis_render.schema import PROFILE_SCHEMA, _ProfileValidator
+from mantis_render.profiles import ProfileSet
+from mantis_render.schema import CHECKS, PROFILE_SCHEMA, TYPES
+from mantis_render.schema_problems import _ProfileValidator
 
-TYPES = _ProfileValidator.types_mapping
+from .conftest import REPO
+
 SERVICES_RULES = PROFILE_SCHEMA["services"]
-PREDICATE = compile_rules(SERVICES_RULES, TYPES)
+PREDICATE = compile_rules(SERVICES_RULES, TYPES, CHECKS)
 CERBERUS = _ProfileValidator({"services": SERVICES_RULES})
 
 # Values near every boundary of the rules, and of every type a YAML file can give.
@@ -113,9 +119,96 @@ def test_the_predicate_vouches_for_services_written_as_documented(data: Any) -> 
 
 
 def test_a_rule_the_predicate_does_not_know_turns_it_off() -> None:
-    assert compile_rules({"type": "string", "allowed": ["a", "b"]}, TYPES) is None
+    assert compile_rules({"type": "string", "nullable": True}, TYPES) is None
     assert compile_rules({"type": "dict", "schema": {"x": {"type": "uuid"}}}, TYPES) is None
+    assert compile_rules({"type": "string", "check_with": "other"}, TYPES, CHECKS) is None
     assert not vouches(None, {"anything": {}})
+
+
+# The whole profile: the shipped ones, each one mistake away from valid, anywhere in it.
+ROOT = {"type": "dict", "schema": PROFILE_SCHEMA}
+PROFILE_PREDICATE = compile_rules(ROOT, TYPES, CHECKS)
+PROFILE_CERBERUS = _ProfileValidator(PROFILE_SCHEMA)
+SHIPPED = [
+    ProfileSet(REPO / "profiles").load(name).data
+    for name in ProfileSet(REPO / "profiles").environments()
+]
+MISTAKES = st.one_of(
+    values,
+    st.sampled_from(
+        [
+            "",
+            "VERBOSE",
+            "off",
+            {"vault": "x"},
+            {"vault": "a/b", "key": "k", "env": "X"},
+            {"env": "lower"},
+            {"file": ""},
+            ["slack", "sms"],
+            [],
+            [1],
+            {"rule": "x"},
+        ]
+    ),
+)
+
+
+def _paths_and_items(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every mapping entry and list item below ``node``."""
+    if isinstance(node, dict):
+        children = list(node.items())
+    elif isinstance(node, list):
+        children = list(enumerate(node))
+    else:
+        return []
+    return [p for k, item in children for p in [(*path, k), *_paths_and_items(item, (*path, k))]]
+
+
+@st.composite
+def profile_one_mistake_away(draw: st.DrawFn) -> Any:
+    data = copy.deepcopy(draw(st.sampled_from(SHIPPED)))
+    *parent_path, key = draw(st.sampled_from(_paths_and_items(data)))
+    parent = data
+    for part in parent_path:
+        parent = parent[part]
+    mistake = draw(st.sampled_from(["replace", "add", "remove"]))
+    if mistake == "replace":
+        parent[key] = draw(MISTAKES)
+    elif mistake == "add" and isinstance(parent, dict):
+        parent[draw(st.sampled_from(["image", "hots", "tls_", "x\n"]))] = draw(MISTAKES)
+    elif isinstance(parent, dict):
+        del parent[key]
+    else:
+        parent.pop(key)
+    return data
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(profile_one_mistake_away())
+def test_the_profile_predicate_vouches_only_for_what_cerberus_accepts(data: Any) -> None:
+    vouched = vouches(PROFILE_PREDICATE, data)
+    accepted = bool(PROFILE_CERBERUS.validate(data, normalize=False))
+    event(f"vouched: {vouched}, accepted: {accepted}")
+    if vouched:
+        assert accepted
+
+
+def test_the_profile_predicate_vouches_for_every_shipped_profile() -> None:
+    assert PROFILE_PREDICATE is not None
+    assert all(vouches(PROFILE_PREDICATE, data) for data in SHIPPED)
+
+
+def test_a_valid_profile_is_checked_without_importing_cerberus() -> None:
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from mantis_render.profiles import ProfileSet\n"
+        "from mantis_render.schema import validate_profile\n"
+        f"profiles = ProfileSet(Path({str(REPO / 'profiles')!r}))\n"
+        "assert validate_profile(profiles.load('staging')) == []\n"
+        "print('cerberus' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout == "False\n", result.stderr
 
 
 def _service(**changes: Any) -> dict[str, Any]:

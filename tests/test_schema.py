@@ -5,7 +5,7 @@ from __future__ import annotations
 import cerberus
 import pytest
 
-from mantis_render.schema import VALIDATED_SCHEMAS, _ProfileValidator
+from mantis_render.schema_problems import VALIDATED_SCHEMAS, _ProfileValidator
 
 
 @pytest.mark.parametrize("name", sorted(VALIDATED_SCHEMAS))

@@ -92,23 +92,10 @@ def complete_environment(
 
 def open_project(root: Path) -> Project:
     """The project at ``root``; imported here so that --help needs none of the core."""
+    from ..cache import cache_folder
     from ..project import Project
 
-    return Project(root, template_cache=_template_cache())
-
-
-def _template_cache() -> Path | None:
-    """$XDG_CACHE_HOME/mantis-render/templates (XDG_CACHE_HOME is ~/.cache by default), private
-    to the user; None if it cannot be made."""
-    from pathlib import Path
-
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "mantis-render" / "templates"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return folder
+    return Project(root, template_cache=cache_folder("templates"))
 
 
 def output_folder(project: Project, out: str | None) -> Path:
