@@ -57,10 +57,10 @@ totals = dict.fromkeys(["load", "merge", "validate", "render", "verify", "write"
 profiles = ProfileSet(root / "profiles")
 renderer = Renderer(root / "templates")
 parse = yaml_source.parse_yaml
-def timed_parse(text, name):
+def timed_parse(text, name, **options):
     start = time.perf_counter()
     try:
-        return parse(text, name)
+        return parse(text, name, **options)
     finally:
         totals["load"] += time.perf_counter() - start
 yaml_source.parse_yaml = timed_parse

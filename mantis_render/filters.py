@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -41,12 +40,6 @@ def _refuse_surrogates(text: str) -> None:
 _EXPANDED_IN_DOUBLE_QUOTES = re.compile(r"[$`]")
 
 
-# Each value is quoted several times (checked up front, then written to .env and .env.example),
-# and environments share most values. typed: True and 1 are quoted apart.
-_memoized = functools.lru_cache(maxsize=None, typed=True)
-
-
-@_memoized
 def quote_dotenv(value: str) -> str:
     """Quote ``value`` for a .env line that bash, python-dotenv and docker compose read alike.
 
@@ -96,7 +89,6 @@ def _yaml_escape(match: re.Match[str]) -> str:
     return f"\\U{code:08X}"
 
 
-@_memoized
 def quote_yaml(value: Any) -> str:
     """A YAML double-quoted string that every YAML parser reads as exactly ``str(value)``.
 

@@ -45,11 +45,19 @@ class Layer:
     name: str
     file: str
     data: dict[str, Any]
-    lines: dict[KeyPath, int]
+    path: Path = field(repr=False)
 
-    @cached_property  # a base is merged into every environment that extends it
-    def location_tree(self) -> _LocationTree:
-        return _location_tree(self)
+    @cached_property
+    def lines(self) -> dict[KeyPath, int]:
+        """The line of each key path, read again when first asked (for a problem's or an
+        explanation's location): on a large base profile, the table of every key's line took
+        more memory than the profile's data. A file changed since is read as it is now."""
+        from .yaml_source import YamlProblems, parse_yaml
+
+        try:
+            return parse_yaml(self.path.read_text(encoding="utf-8"), self.file).lines
+        except (OSError, UnicodeDecodeError, YamlProblems):
+            return {}
 
 
 @dataclass(frozen=True)
@@ -143,11 +151,10 @@ class ProfileSet:
         self.check_environment(name)
         chain = self._load_chain(name)
         data: dict[str, Any] = {}
-        tree: _LocationTree = {}
         for layer in chain:
             settings = {key: value for key, value in layer.data.items() if key != EXTENDS_KEY}
-            data, tree = _merge(data, tree, settings, layer.location_tree)
-        return Profile(name, data, _Locations(tree), tuple(chain))
+            data = _merge(data, settings)
+        return Profile(name, data, _Locations(tuple(chain)), tuple(chain))
 
     def _profile_files(self) -> list[Path]:
         """The regular files (or symlinks to one) named *.yaml: a folder or a dangling symlink
@@ -218,9 +225,13 @@ class ProfileSet:
         except OSError as error:
             raise ProfileError([Problem(shown, 0, "", f"cannot read: {error.strerror}")]) from None
         try:
-            parsed = parse_yaml(text, shown)
-        except YamlProblems as error:
-            raise ProfileError(error.problems) from None
+            parsed = parse_yaml(text, shown, with_lines=False)
+        except YamlProblems:
+            try:  # again, to say where each problem is
+                parse_yaml(text, shown)
+            except YamlProblems as error:
+                raise ProfileError(error.problems) from None
+            raise
         if parsed.data is None:
             raise ProfileError(
                 [Problem(shown, 1, "", "the profile is empty; expected a mapping of settings")]
@@ -230,7 +241,7 @@ class ProfileSet:
             raise ProfileError(
                 [Problem(shown, 1, "", f"the profile must be a mapping of settings, not {kind}")]
             )
-        return Layer(name, shown, parsed.data, parsed.lines)
+        return Layer(name, shown, parsed.data, self.path_of(name))
 
 
 def _not_a_file(path: Path) -> str | None:
@@ -247,60 +258,59 @@ _NAME_RULE = (
     "and a partial profile's name starts with '_'"
 )
 
-# A tree parallel to the data: each key maps to where it was set and the tree below it.
-_LocationTree = dict[str | int, tuple[Location, "_LocationTree"]]
 
-
-def _location_tree(layer: Layer) -> _LocationTree:
-    tree: _LocationTree = {}
-    # Paths arrive parents first (the parser records a key before its children).
-    for path, line in layer.lines.items():
-        if path == (EXTENDS_KEY,):
-            continue
-        node = tree
-        for part in path[:-1]:
-            node = node[part][1]
-        node[path[-1]] = (Location(layer.file, line), {})
-    return tree
-
-
-def _merge(
-    base: dict[str, Any], base_tree: _LocationTree, over: dict[str, Any], over_tree: _LocationTree
-) -> tuple[dict[str, Any], _LocationTree]:
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """Deep-merge ``over`` onto ``base``: mappings merge, everything else (lists too) replaces."""
-    data, tree = dict(base), dict(base_tree)
+    data = dict(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
-            location, over_subtree = over_tree[key]
-            data[key], subtree = _merge(data[key], tree[key][1], value, over_subtree)
-            tree[key] = (location, subtree)
+            data[key] = _merge(data[key], value)
         else:
-            data[key], tree[key] = value, over_tree[key]
-    return data, tree
+            data[key] = value
+    return data
 
 
 class _Locations(Mapping["KeyPath", Location]):
-    """The location of each key path, looked up in the tree when asked: only problems and
-    explanations ask, for a few paths, where a large profile has tens of thousands."""
+    """Where the final value of each key path was written: in the last layer of the chain that
+    wrote the path, and whose value was not replaced whole by a later layer.
 
-    def __init__(self, tree: _LocationTree) -> None:
-        self._tree = tree
+    Looked up when asked (only problems and explanations ask, for a few paths, where a large
+    profile has tens of thousands), from the layers' own line tables: nothing is built ahead.
+    """
+
+    def __init__(self, layers: tuple[Layer, ...]) -> None:
+        self._layers = layers
 
     def __getitem__(self, path: KeyPath) -> Location:
-        if not path:
+        if not path or path == (EXTENDS_KEY,):
             raise KeyError(path)
-        node = self._tree
-        for part in path:
-            location, node = node[part]
-        return location
+        for layer in reversed(self._layers):
+            if path in layer.lines:
+                return Location(layer.file, layer.lines[path])
+            if self._replaces(layer, path):
+                break  # a later layer set a parent to something that is not merged
+        raise KeyError(path)
+
+    @staticmethod
+    def _replaces(layer: Layer, path: KeyPath) -> bool:
+        """Whether ``layer`` sets a proper prefix of ``path`` to a value that replaces (not a
+        mapping that merges), hiding what earlier layers wrote below it."""
+        value: Any = layer.data
+        for part in path[:-1]:
+            if not isinstance(value, dict) or part not in value:
+                return False
+            value = value[part]
+            if not isinstance(value, dict):
+                return True
+        return False
 
     def __iter__(self) -> Iterator[KeyPath]:
-        stack: list[tuple[KeyPath, _LocationTree]] = [((), self._tree)]
-        while stack:
-            prefix, node = stack.pop()
-            for key, (_, subtree) in node.items():
-                yield (*prefix, key)
-                stack.append(((*prefix, key), subtree))
+        seen: set[KeyPath] = set()
+        for layer in reversed(self._layers):
+            for path in layer.lines:
+                if path[0] != EXTENDS_KEY and path not in seen and path in self:
+                    seen.add(path)
+                    yield path
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

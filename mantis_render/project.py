@@ -19,7 +19,7 @@ from .render import PRIVATE_OUTPUTS, TEMPLATES, Renderer, outputs_for
 from .resolution import resolve_secrets
 from .schema import TIERS, settings, validate_profile
 from .secrets import VaultNotConfigured, VaultReader, VaultSettings
-from .variables import Variable, environment_variables
+from .variables import Variable, environment_variables, secret_variables
 from .verify import verify_rendered
 
 VAULT_HELP = "set VAULT_ADDR, and VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID"
@@ -52,7 +52,7 @@ class Project:
     profiles: ProfileSet = field(init=False)
     _renderer: Renderer | None = field(default=None, init=False, repr=False)
     _loaded: dict[str, Profile] = field(default_factory=dict, init=False, repr=False)
-    _unresolved: dict[str, Environment] = field(default_factory=dict, init=False, repr=False)
+    _secrets_of: dict[str, Environment] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.profiles = ProfileSet(self.root / PROFILES_DIR)
@@ -103,23 +103,25 @@ class Project:
         return RenderedEnvironment(profile, variables, files, notes, policy)
 
     def _other_environments(self, name: str) -> list[Environment]:
-        """The other environments that load cleanly, for rules that compare environments."""
+        """The other environments that load cleanly, as the rules that compare environments see
+        them: their secrets only (services hold none), kept for the run. Holding every variable
+        of every environment was most of render --all's memory on a large project."""
         others = []
         for other in self.profiles.environments():
             if other != name:
-                try:
-                    others.append(self._unresolved_environment(other))
-                except MantisRenderError:
-                    continue  # reported when that environment itself is checked
+                if other not in self._secrets_of:
+                    try:
+                        profile = self.load_valid(other)
+                    except MantisRenderError:
+                        continue  # reported when that environment itself is checked
+                    self._secrets_of[other] = Environment(profile, secret_variables(profile))
+                others.append(self._secrets_of[other])
         return others
 
     def _unresolved_environment(self, name: str) -> Environment:
-        """A valid profile and its variables, secret references unresolved; built once a name:
-        rendering every environment compares each with all the others."""
-        if name not in self._unresolved:
-            profile = self.load_valid(name)
-            self._unresolved[name] = Environment(profile, environment_variables(profile))
-        return self._unresolved[name]
+        """A valid profile and its variables, secret references unresolved."""
+        profile = self.load_valid(name)
+        return Environment(profile, environment_variables(profile))
 
     def load_valid(self, name: str) -> Profile:
         """The merged profile of ``name``, or ProfileError with every schema problem."""

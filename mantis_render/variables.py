@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .profiles import Profile
-from .schema import settings
+from .schema import Setting, settings
 from .secrets import EnvReference, FileReference, SecretReference, VaultReference, parse_reference
 from .yaml_source import KeyPath
 
@@ -16,16 +16,16 @@ ENVIRONMENT_VARIABLE = "ENVIRONMENT"
 Source = Literal["setting", "literal", "vault", "env", "file"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a large project has hundreds of thousands
 class Variable:
     """One ``NAME=value``; ``path`` is None for a value derived from the profile's file name.
 
-    A secret given by reference has no ``value`` until it is resolved.
+    A secret given by reference has no ``value`` until it is resolved. (Its description is the
+    schema's: ``settings()``.)
     """
 
     name: str
     value: str | None
-    description: str
     secret_kind: str | None = None
     path: KeyPath | None = None
     reference: SecretReference | None = None
@@ -47,19 +47,22 @@ class Variable:
 
 def environment_variables(profile: Profile) -> list[Variable]:
     """The profile's variables: ENVIRONMENT (its name) first, then the schema's, in its order."""
-    variables = [
-        Variable(ENVIRONMENT_VARIABLE, profile.name, "Environment name (the profile's file name)")
-    ]
-    for setting in settings(profile.data):
-        value = value_at(profile.data, setting.path)
-        reference = parse_reference(value) if isinstance(value, dict) else None
-        text = None if reference else as_text(value)
-        variables.append(
-            Variable(
-                setting.env, text, setting.description, setting.secret_kind, setting.path, reference
-            )
-        )
+    variables = [Variable(ENVIRONMENT_VARIABLE, profile.name)]
+    variables.extend(_variable(profile, setting) for setting in settings(profile.data))
     return variables
+
+
+def _variable(profile: Profile, setting: Setting) -> Variable:
+    value = value_at(profile.data, setting.path)
+    reference = parse_reference(value) if isinstance(value, dict) else None
+    text = None if reference else as_text(value)
+    return Variable(setting.env, text, setting.secret_kind, setting.path, reference)
+
+
+def secret_variables(profile: Profile) -> list[Variable]:
+    """The profile's secret variables only, as environment_variables gives them: the schema's
+    fixed settings (a service's variables are never secret), without walking the services."""
+    return [_variable(profile, setting) for setting in settings() if setting.secret_kind]
 
 
 def as_text(value: Any) -> str:

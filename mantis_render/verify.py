@@ -59,15 +59,23 @@ def _verify_file(
 ) -> list[Problem]:
     problems = []
     if path.endswith((".yaml", ".yml")):
+        # Parsed without lines (most of a parse's memory on a large project), and again with
+        # them only to say where the problems are.
         try:
-            parsed = parse_yaml(text, shown)
-        except YamlProblems as error:
-            return [_yaml_problem(problem) for problem in error.problems]
+            parsed = parse_yaml(text, shown, with_lines=False)
+        except YamlProblems:
+            try:
+                parse_yaml(text, shown)
+            except YamlProblems as error:
+                return [_yaml_problem(problem) for problem in error.problems]
+            raise
         check = YAML_CHECKS.get(path)
-        if check:
-            for where, message in check(parsed.data, files):
+        failures = list(check(parsed.data, files)) if check else []
+        if failures:
+            located = parse_yaml(text, shown)
+            for where, message in failures:
                 problems.append(
-                    Problem(shown, _line(parsed, where), format_key_path(where), message)
+                    Problem(shown, _line(located, where), format_key_path(where), message)
                 )
     elif path in DOTENV_EXPECTATIONS:
         expected = DOTENV_EXPECTATIONS[path](variables) if variables is not None else None

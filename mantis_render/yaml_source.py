@@ -64,14 +64,17 @@ class YamlProblems(Exception):
         super().__init__("\n".join(map(str, problems)))
 
 
-def parse_yaml(text: str, display_name: str) -> ParsedYaml:
+def parse_yaml(text: str, display_name: str, with_lines: bool = True) -> ParsedYaml:
     """Parse one YAML document; raise YamlProblems naming ``display_name`` on any problem.
+
+    ``with_lines=False`` records no line (``lines`` is empty), for a reader that needs them only
+    when something is wrong and can parse again then: most of the memory a parse takes.
 
     Built from libyaml's events as they come, with no node graph held and no recursion: a
     million keys take a fraction of the memory and time of composing nodes first, and nesting is
     refused past MAX_DEPTH instead of running out of stack.
     """
-    builder = _Builder(display_name)
+    builder = _Builder(display_name, with_lines)
     loader = _CoreSchemaLoader(text)
     try:
         data = builder.build(loader)
@@ -125,15 +128,20 @@ class _Open:
     first_line: int  # index into _Builder.order where this collection's own entries start
     key: str | None = None
     skip_value: bool = False  # the key was refused: drop the value that follows it
+    size: int = 0  # values inside, at any depth (what an alias to it repeats)
 
 
 class _Builder:
-    def __init__(self, display_name: str) -> None:
+    def __init__(self, display_name: str, with_lines: bool = True) -> None:
         self.display_name = display_name
+        self.with_lines = with_lines
         self.lines: dict[KeyPath, int] = {}
         self.order: list[KeyPath] = []  # the key paths of ``lines``, in the order recorded
         self.problems: list[Problem] = []
-        self.anchors: dict[str, tuple[Any, list[tuple[KeyPath, int]]]] = {}
+        # anchor -> (value, the lines below it, relative to it, and the number of values in it)
+        self.anchors: dict[str, tuple[Any, list[tuple[KeyPath, int]], int]] = {}
+        self.last_size = 0  # values inside the value just built (an alias's or a collection's)
+        self.texts: dict[str, str] = {}
         self.aliased = 0
         self.found = 0  # problems found; only the first are kept
 
@@ -152,6 +160,7 @@ class _Builder:
                 done = stack.pop()
                 self._finish(done)
                 value: Any = done.value
+                self.last_size = done.size
                 top = stack[-1] if stack else None
             elif top is not None and isinstance(top.value, dict) and top.key is None:
                 self._take_key(loader, top, event)
@@ -174,9 +183,12 @@ class _Builder:
                     message = f"nested more than {MAX_DEPTH} levels deep; a profile needs a few"
                     self._problem(_line(event), path[:1], message)
                     _skip(loader, event)
-                    value = None
+                    value, self.last_size = None, 0
                 else:
+                    self.last_size = 0
                     value = self._node_value(loader, event, path)
+            if top is not None:
+                top.size += 1 + self.last_size
             if top is None:
                 root = value
             elif isinstance(top.value, dict):
@@ -206,11 +218,11 @@ class _Builder:
         # Keys are taken as written, so `on:` or `1:` is the key "on" or "1", not a bool or int.
         key_path = (*mapping.path, event.value)
         if event.value in mapping.value:
-            first = self.lines[key_path]
+            first = self.lines.get(key_path, "?")
             self._problem(line, key_path, f"duplicate key (first defined on line {first})")
             mapping.skip_value = True
             return
-        mapping.key = event.value
+        mapping.key = self._shared(event.value)
         self._record(key_path, line)
 
     def _child_path(self, parent: _Open | None) -> KeyPath:
@@ -223,14 +235,15 @@ class _Builder:
         return (*parent.path, len(parent.value))
 
     def _record(self, path: KeyPath, line: int) -> None:
-        self.lines[path] = line
-        self.order.append(path)
+        if self.with_lines:
+            self.lines[path] = line
+            self.order.append(path)
 
     def _finish(self, done: _Open) -> None:
         if done.anchor is not None:
             prefix = len(done.path)
             beneath = [(path[prefix:], self.lines[path]) for path in self.order[done.first_line :]]
-            self.anchors[done.anchor] = (done.value, beneath)
+            self.anchors[done.anchor] = (done.value, beneath, done.size)
 
     def _node_value(self, loader: Any, event: yaml.Event, path: KeyPath) -> Any:
         if isinstance(event, yaml.AliasEvent):
@@ -241,17 +254,18 @@ class _Builder:
             tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         value = self._scalar(tag, event.value, _line(event), path)
         if event.anchor is not None:
-            self.anchors[event.anchor] = (value, [])
+            self.anchors[event.anchor] = (value, [], 0)
         return value
 
     def _alias(self, event: yaml.AliasEvent, path: KeyPath) -> Any:
         if event.anchor not in self.anchors:
             self._problem(_line(event), path, f"unknown alias *{event.anchor}")
             return None
-        value, beneath = self.anchors[event.anchor]
-        self.aliased += 1 + len(beneath)
+        value, beneath, size = self.anchors[event.anchor]
+        self.last_size = size
+        self.aliased += 1 + size
         if self.aliased > MAX_ALIASED_VALUES:
-            if self.aliased - 1 - len(beneath) <= MAX_ALIASED_VALUES:
+            if self.aliased - 1 - size <= MAX_ALIASED_VALUES:
                 message = f"aliases repeat more than {MAX_ALIASED_VALUES:,} values; write them out"
                 self._problem(_line(event), path, message)
             return None
@@ -259,6 +273,11 @@ class _Builder:
             self.lines[(*path, *relative)] = line
             self.order.append((*path, *relative))
         return copy.deepcopy(value)
+
+    def _shared(self, key: str) -> str:
+        """One object for each key: a large profile or manifest repeats the same keys (``port``,
+        ``limits``, ``deploy``) tens of thousands of times."""
+        return self.texts.setdefault(key, key)
 
     def _scalar(self, tag: str, value: str, line: int, path: KeyPath) -> Any:
         if tag == _TAG + "str":

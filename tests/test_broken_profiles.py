@@ -490,8 +490,9 @@ def test_one_broken_environment_does_not_stop_the_others(project: Path, cli: Cli
         "timescaledb.host",
         "timescaledb.password",
     ]
+    # Environment by environment, in name order: each one's messages together.
     assert result.stderr.splitlines() == [
-        *(f"{STAGING}:1: {key}: required key is missing" for key in missing),
         "production: note: .env not written: its Vault references need Vault (set VAULT_ADDR, and "
         "VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID)",
+        *(f"{STAGING}:1: {key}: required key is missing" for key in missing),
     ]

@@ -8,6 +8,8 @@ import pytest
 
 from mantis_render.profiles import Location, ProfileSet
 
+from .conftest import REPO
+
 
 @pytest.fixture
 def profiles(tmp_path: Path) -> ProfileSet:
@@ -61,3 +63,15 @@ def test_misnamed_profile_files_are_reported_not_skipped(
         "and a partial profile's name starts with '_'",
         "profiles/qa.yml: profiles use the .yaml extension",
     ]
+
+
+def test_secret_variables_are_the_secrets_of_environment_variables() -> None:
+    """Other environments are kept for the run as their secrets only: the same variables."""
+    from mantis_render.variables import environment_variables, secret_variables
+
+    profiles = ProfileSet(REPO / "profiles")
+    for name in profiles.environments():
+        profile = profiles.load(name)
+        secrets = [v for v in environment_variables(profile) if v.secret]
+        assert secret_variables(profile) == secrets
+        assert len(secrets) == 6

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from ..errors import Problem
     from ..profiles import ProfileSet
-    from ..project import Project, RenderedEnvironment
+    from ..project import Project
 
 EXIT_INVALID = 1
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -131,20 +131,6 @@ def chosen_environments(
     for name in environments:
         check_environment(project, name)
     return list(dict.fromkeys(environments))
-
-
-def build_all(
-    project: Project, names: Iterable[str], environ: Mapping[str, str] | None
-) -> tuple[list[RenderedEnvironment], bool]:
-    from ..errors import MantisRenderError
-
-    built, failed = [], False
-    for name in names:
-        try:
-            built.append(project.build(name, environ))
-        except MantisRenderError as error:
-            failed |= report(error.problems)
-    return built, failed
 
 
 def report(problems: Iterable[Problem]) -> bool:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import TYPE_CHECKING
 
 import click
 
 from .common import (
-    build_all,
     check_environment,
     chosen_environments,
     complete_environment,
@@ -23,10 +23,11 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from ..output import Written
-    from ..project import RenderedEnvironment
+    from ..project import Project, RenderedEnvironment
     from ..report import ValidationResult
 
 
@@ -61,41 +62,63 @@ def render(
     Only changed files are rewritten; an environment with a problem writes nothing and keeps
     its previous output.
     """
-    from ..errors import Problem
-    from ..output import write_environment
-    from ..render import DOTENV
-
     project = open_project(root)
     if render_all and environments:
         raise click.UsageError("give environment names or --all, not both")
     names = chosen_environments(project, environments, render_all)
     out_dir = output_folder(project, out)
-    built, failed = build_all(project, names, None if no_resolve else os.environ)
-    for environment in built:
-        try:
-            written = write_environment(out_dir, environment.name, environment.files, keep=[DOTENV])
-        except OSError as error:
-            where = error.filename or out_dir / environment.name
-            report([Problem(str(where), 0, "", f"cannot write: {error.strerror}")])
-            failed = True
-            continue
-        say(_summary(environment, written))
-        for path in written.changed:
-            say(f"  wrote {written.folder / path}", level=1)
-        for path in written.removed:
-            say(f"  removed {written.folder / path}", level=1)
-        report(environment.policy.problems)  # warnings only: errors stop the build
-        for note in _notes(environment, written):
-            say(f"{environment.name}: note: {note}", err=True)
-        if require_env and DOTENV not in environment.files:
-            click.echo(
-                f"{environment.name}: .env is required (--require-env) but was not written",
-                err=True,
-            )
-            failed = True
+    environ = None if no_resolve else os.environ
+    # One environment at a time, written before the next is built: a large project's rendered
+    # files are never all held at once.
+    failed = False
+    for name in names:
+        failed |= not _render_environment(project, name, environ, out_dir, require_env)
+        if not gc.isenabled():
+            # The console script runs without the cyclic collector (see cli.run), and Jinja2's
+            # macros tie each render's context, with every variable, into a cycle: free it.
+            gc.collect()
     if render_all:
         failed |= report(project.profiles.misnamed_files())
     exit_invalid_if(failed)
+
+
+def _render_environment(
+    project: Project,
+    name: str,
+    environ: Mapping[str, str] | None,
+    out_dir: Path,
+    require_env: bool,
+) -> bool:
+    """Build and write one environment, printing what happened; False if anything failed."""
+    from ..errors import MantisRenderError, Problem
+    from ..output import write_environment
+    from ..render import DOTENV
+
+    try:
+        environment = project.build(name, environ)
+    except MantisRenderError as error:
+        report(error.problems)
+        return False
+    try:
+        written = write_environment(out_dir, environment.name, environment.files, keep=[DOTENV])
+    except OSError as error:
+        where = error.filename or out_dir / environment.name
+        report([Problem(str(where), 0, "", f"cannot write: {error.strerror}")])
+        return False
+    say(_summary(environment, written))
+    for path in written.changed:
+        say(f"  wrote {written.folder / path}", level=1)
+    for path in written.removed:
+        say(f"  removed {written.folder / path}", level=1)
+    report(environment.policy.problems)  # warnings only: errors stop the build
+    for note in _notes(environment, written):
+        say(f"{environment.name}: note: {note}", err=True)
+    if require_env and DOTENV not in environment.files:
+        click.echo(
+            f"{environment.name}: .env is required (--require-env) but was not written", err=True
+        )
+        return False
+    return True
 
 
 def _summary(environment: RenderedEnvironment, written: Written) -> str:
