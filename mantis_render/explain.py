@@ -13,6 +13,7 @@ from typing import Any
 from .errors import quoted
 from .profiles import Layer, Profile
 from .secrets import EnvReference, FileReference, VaultReference, parse_reference
+from .stack import container_values
 from .variables import Variable, environment_variables, value_at
 from .yaml_source import format_key_path
 
@@ -39,6 +40,9 @@ class Explanation:
     overrides: list[Origin]  # from the nearest base outwards
     lands_in: list[str]  # outputs whose content depends on the value
     named_in: list[str]  # outputs that mention the variable by name
+    # What the MANTIS services' containers are told instead, and why (None: the same value).
+    in_containers: str | None = None
+    in_containers_why: str | None = None
 
 
 class UnknownVariable(LookupError):
@@ -68,6 +72,7 @@ def explain(profile: Profile, name: str, render: Render) -> Explanation:
     word = re.compile(rf"\b{re.escape(variable.name)}\b")
     named_in = sorted(path for path, text in baseline.items() if word.search(text))
     origins = _origins(profile.layers, variable)
+    inside = {value.name: value for value in container_values(profile.data)}.get(variable.name)
     return Explanation(
         variable=variable.name,
         setting=format_key_path(variable.path) if variable.path else None,
@@ -77,6 +82,8 @@ def explain(profile: Profile, name: str, render: Render) -> Explanation:
         overrides=list(reversed(origins[:-1])),
         lands_in=lands_in,
         named_in=named_in,
+        in_containers=inside.value if inside else None,
+        in_containers_why=inside.reason if inside else None,
     )
 
 

@@ -20,7 +20,7 @@ from .resolution import resolve_secrets
 from .schema import TIERS, settings, validate_profile
 from .secrets import VaultNotConfigured, VaultReader, VaultSettings
 from .variables import Variable, environment_variables, secret_variables
-from .verify import verify_rendered
+from .verify import COMPOSE_BASE, verify_rendered
 
 VAULT_HELP = "set VAULT_ADDR, and VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID"
 
@@ -97,7 +97,9 @@ class Project:
         files = self._get_renderer().render(profile, variables, outputs_for(variables, complete))
         if verify:
             templates = {output: f"templates/{TEMPLATES[output]}" for output in files}
-            problems = verify_rendered(files, f"{DEFAULT_OUTPUT}/{name}/", variables, templates)
+            problems = verify_rendered(
+                files, f"{DEFAULT_OUTPUT}/{name}/", variables, templates, self._compose_base()
+            )
             if problems:
                 raise MantisRenderError(problems)
         return RenderedEnvironment(profile, variables, files, notes, policy)
@@ -178,7 +180,7 @@ class Project:
                     "nothing rendered here yet; run: mantis-render render " + name,
                 )
             ]
-        return verify_rendered(files, f"{out_dir / name}/")
+        return verify_rendered(files, f"{out_dir / name}/", compose_base=self._compose_base())
 
     def unknown_output_folders(self, out_dir: Path) -> list[str]:
         """Folders of ``out_dir`` that no profile renders to (left from a removed environment)."""
@@ -224,6 +226,13 @@ class Project:
         """The .env.template form of an environment: no secret store is contacted."""
         profile = self.load_valid(name)
         return self._get_renderer().render_env_template(profile, environment_variables(profile))
+
+    def _compose_base(self) -> str | None:
+        """The base compose file the override applies to, if the project has one."""
+        try:
+            return (self.root / COMPOSE_BASE).read_bytes().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return None
 
     def _get_renderer(self) -> Renderer:
         if self._renderer is None:

@@ -11,6 +11,7 @@ from typing import Any, get_args
 
 import jinja2
 
+from . import stack
 from .errors import Problem, RenderError
 from .filters import (
     FILTERS,
@@ -201,6 +202,11 @@ def _context(profile: Profile, variables: list[Variable], outputs: list[str]) ->
         "kubernetes_files": [
             output.removeprefix("k8s/") for output in outputs if output.startswith("k8s/")
         ],
+        "stack": {
+            "stores": stack.STORES,
+            "used_by_services": stack.USED_BY_SERVICES,
+            "container_values": stack.container_values(profile.data),
+        },
     }
 
 

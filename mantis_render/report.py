@@ -53,6 +53,10 @@ class TextReporter:
             lines.append(f"  set by        {origin.file}:{origin.line}  {explanation.setting}")
         for overridden in explanation.overrides:
             lines.append(f"  overrides     {overridden.file}:{overridden.line}  {overridden.value}")
+        if explanation.in_containers is not None:
+            lines.append(
+                f"  containers    {explanation.in_containers}  ({explanation.in_containers_why})"
+            )
         lines.append(f"  lands in      {', '.join(explanation.lands_in) or '(no output)'}")
         lines.append(f"  named in      {', '.join(explanation.named_in) or '(no output)'}")
         return "\n".join(lines) + "\n"

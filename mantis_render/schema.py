@@ -85,13 +85,15 @@ def _plain(kind: str, description: str, **rules: Any) -> dict[str, Any]:
     return {"type": kind, "required": True, "meta": {"description": description}, **rules}
 
 
-def _section(description: str, fields: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "dict",
-        "required": True,
-        "schema": fields,
-        "meta": {"description": description},
-    }
+def _section(
+    description: str, fields: dict[str, Any], compose: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A section; ``compose`` for a store the compose stack runs: its service name there, the
+    port it listens on for the other containers, and (Kafka) the port of its host listener."""
+    meta: dict[str, Any] = {"description": description}
+    if compose:
+        meta["compose"] = compose
+    return {"type": "dict", "required": True, "schema": fields, "meta": meta}
 
 
 def _limits(owner: str) -> dict[str, Any]:
@@ -117,7 +119,7 @@ def _limits(owner: str) -> dict[str, Any]:
     )
 
 
-def _database(prefix: str, product: str, database_kind: str) -> dict[str, Any]:
+def _database(prefix: str, product: str, database_kind: str, service: str) -> dict[str, Any]:
     return _section(
         f"{product} connection",
         {
@@ -128,6 +130,7 @@ def _database(prefix: str, product: str, database_kind: str) -> dict[str, Any]:
             "password": _secret(f"{prefix}_PASSWORD", f"{product} password", database_kind),
             "limits": _limits(product),
         },
+        compose={"service": service, "port": 5432},
     )
 
 
@@ -193,8 +196,8 @@ PROFILE_SCHEMA: dict[str, Any] = {
     "log_level": _text("LOG_LEVEL", "Logging level", allowed=LOG_LEVELS),
     "debug": _flag("DEBUG", "Debug mode"),
     "enable_mock_data": _flag("ENABLE_MOCK_DATA", "Generate mock sensor data"),
-    "postgres": _database("POSTGRES", "PostgreSQL", "database-password"),
-    "timescaledb": _database("TIMESCALEDB", "TimescaleDB", "database-password"),
+    "postgres": _database("POSTGRES", "PostgreSQL", "database-password", "postgres"),
+    "timescaledb": _database("TIMESCALEDB", "TimescaleDB", "database-password", "timescaledb"),
     "kafka": _section(
         "Kafka",
         {
@@ -241,6 +244,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
             ),
             "limits": _limits("Kafka"),
         },
+        compose={"service": "kafka", "port": 29092, "host_listener": 9092},
     ),
     "redis": _section(
         "Redis",
@@ -251,6 +255,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
             "password": _secret("REDIS_PASSWORD", "Redis password", "database-password"),
             "limits": _limits("Redis"),
         },
+        compose={"service": "redis", "port": 6379},
     ),
     "minio": _section(
         "MinIO object storage",
@@ -266,6 +271,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
             ),
             "limits": _limits("MinIO"),
         },
+        compose={"service": "minio", "port": 9000},
     ),
     "mlflow": _section(
         "MLflow tracking server",
@@ -274,6 +280,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
             "port": _port("MLFLOW_PORT", "MLflow port"),
             "limits": _limits("MLflow"),
         },
+        compose={"service": "mlflow", "port": 5000},
     ),
     "grafana": _section(
         "Grafana",
@@ -286,6 +293,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
             ),
             "limits": _limits("Grafana"),
         },
+        compose={"service": "grafana", "port": 3000},
     ),
     "services": {
         "type": "dict",

@@ -25,6 +25,7 @@ from typing import Any
 from .cache import cache_folder, write_cached
 from .errors import Problem, quoted
 from .variables import Variable
+from .wiring import wiring_failures
 from .yaml_source import KeyPath, ParsedYaml, YamlProblems, format_key_path, parse_yaml
 
 KUBERNETES_VERSION = "1.32.0"
@@ -33,25 +34,58 @@ CONFIGMAP_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 Failure = tuple[KeyPath, str]  # where in the document, and why
 
 
+COMPOSE_OVERRIDE = "docker-compose.override.yml"
+COMPOSE_BASE = "compose/docker-compose.yml"  # in the project, the file the override applies to
+
+
 def verify_rendered(
     files: Mapping[str, str],
     display_prefix: str,
     variables: list[Variable] | None = None,
     templates: Mapping[str, str] | None = None,
+    compose_base: str | None = None,
 ) -> list[Problem]:
     """Every problem of the rendered ``files``; with ``variables``, .env values are compared too.
 
-    ``templates`` (output -> template path) lets each problem name the template that wrote it.
+    ``templates`` (output -> template path) lets each problem name the template that wrote it;
+    ``compose_base``, the text of the project's base compose file, is merged with the override
+    to check what the containers are told (mantis_render.wiring).
     """
     problems = []
     for path, text in files.items():
         found = _verify_file(path, text, display_prefix + path, files, variables)
+        if not found and path == COMPOSE_OVERRIDE:
+            found = _wiring(text, display_prefix + path, files, compose_base)
         if templates and path in templates:
             found = [
                 replace(p, message=f"{p.message} (written by {templates[path]})") for p in found
             ]
         problems += found
     return sorted(problems)
+
+
+def _wiring(
+    text: str, shown: str, files: Mapping[str, str], compose_base: str | None
+) -> list[Problem]:
+    base = None
+    if compose_base is not None:
+        try:
+            base = parse_yaml(compose_base, COMPOSE_BASE, with_lines=False).data
+        except YamlProblems as error:
+            return error.problems
+    env_file, _ = read_dotenv(files.get(".env", files.get(".env.example", "")))
+    failures = wiring_failures(
+        parse_yaml(text, shown, with_lines=False).data,
+        base if isinstance(base, dict) else None,
+        {name: value for name, (value, _) in env_file.items()},
+    )
+    if not failures:
+        return []
+    located = parse_yaml(text, shown)
+    return [
+        Problem(shown, _line(located, where), format_key_path(where), message, rule)
+        for where, message, rule in failures
+    ]
 
 
 def _verify_file(

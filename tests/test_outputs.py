@@ -21,6 +21,18 @@ from .readers import (
 from .vault_server import DevVault
 
 ENVIRONMENTS = ["development", "staging", "production"]
+# What the development containers are told instead of the profile's loopback addresses.
+CONTAINER_ADDRESSES = {
+    "POSTGRES_HOST": "postgres",
+    "TIMESCALEDB_HOST": "timescaledb",
+    "TIMESCALEDB_PORT": "5432",
+    "KAFKA_BOOTSTRAP_SERVERS": "kafka:29092",
+    "REDIS_HOST": "redis",
+    "MINIO_HOST": "minio",
+    "MLFLOW_HOST": "mlflow",
+    "GRAFANA_HOST": "grafana",
+    "GRAFANA_PORT": "3000",
+}
 COMMITTABLE = {
     "development": [
         ".env.example",
@@ -190,8 +202,11 @@ def test_compose_accepts_base_and_override_and_reads_secrets_from_dotenv(
         unescaped(services["grafana"]["environment"])["GF_SECURITY_ADMIN_PASSWORD"]
         == expected["GRAFANA_ADMIN_PASSWORD"]
     )
+    # A MANTIS service's container gets the .env, but the compose network's address of each
+    # store where the profile's address is loopback (development): see test_stack.py.
+    inside = CONTAINER_ADDRESSES if environment == "development" else {}
     for name in ("ingestion-iiot", "dashboard"):
-        assert unescaped(services[name]["environment"]) == expected
+        assert unescaped(services[name]["environment"]) == {**expected, **inside}
         assert services[name]["deploy"]["replicas"] == int(expected["REPLICAS"])
 
 

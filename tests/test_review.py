@@ -189,10 +189,28 @@ def test_explain_shows_the_values_it_overrode(cli: CliRun, project: Path) -> Non
         f"  set by        profiles/development.yaml:{line_of((project / 'profiles/development.yaml').read_text(), '3001')}  grafana.port",
         f"  overrides     profiles/_base.yaml:{base_line}  3000",
     ]
-    assert (
-        result.stdout.splitlines()[3]
-        == "  lands in      .env, .env.example, docker-compose.override.yml, k8s/kustomization.yaml"
+    assert result.stdout.splitlines()[3:5] == [
+        "  containers    3000  (the host publishes 3001; the container grafana listens on 3000)",
+        "  lands in      .env, .env.example, docker-compose.override.yml, k8s/kustomization.yaml",
+    ]
+
+
+def test_explain_says_what_a_container_is_told_and_why(cli: CliRun) -> None:
+    host = cli("explain", "development", "POSTGRES_HOST").stdout.splitlines()
+    kafka = cli("explain", "development", "KAFKA_BOOTSTRAP_SERVERS").stdout.splitlines()
+    staging = cli("explain", "staging", "POSTGRES_HOST").stdout
+
+    assert host[2] == (
+        "  containers    postgres  (localhost inside a container is the container itself; "
+        "postgres is the compose service postgres)"
     )
+    assert kafka[2] == (
+        "  containers    kafka:29092  (a loopback bootstrap server inside a container is the "
+        "container itself; Kafka advertises its in-network listener kafka:29092 to containers)"
+    )
+    assert "containers" not in staging  # an external name is the same on both sides
+    as_json = json.loads(cli("explain", "development", "REDIS_HOST", "--format", "json").stdout)
+    assert (as_json["in_containers"], as_json["value"]) == ("redis", "localhost")
 
 
 def test_explain_never_shows_a_secret(cli: CliRun) -> None:

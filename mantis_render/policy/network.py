@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from .. import stack
 from ..errors import quoted
 from . import Context, Finding, rule
 
-STORES = ["postgres", "timescaledb", "redis", "minio", "mlflow", "grafana"]
+# The stores written as host and port (Kafka is a list of bootstrap servers).
+STORES = [store.section for store in stack.STORES if store is not stack.KAFKA]
 LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
@@ -57,10 +58,7 @@ def _host_problem(host: str) -> str | None:
 )
 def no_localhost(context: Context) -> Iterator[Finding]:
     for path, host in _hosts(context):
-        loopback = host == "localhost" or host.endswith(".localhost")
-        with contextlib.suppress(ValueError):
-            loopback = loopback or ipaddress.ip_address(host).is_loopback
-        if loopback:
+        if stack.is_loopback(host):
             yield Finding(
                 path,
                 f"{host} is this machine only; {context.environment.tier} needs a reachable host",

@@ -1,0 +1,137 @@
+"""The compose stack's wiring, checked on the base file and the override merged as docker
+compose merges them: every store a MANTIS service is told to reach must be reachable from its
+container, and every service it waits for must exist.
+
+Each failure is (where in the override, message, rule id). The rules:
+
+- ``compose-container-loopback``: a container told a loopback address (``localhost`` is the
+  container itself);
+- ``compose-container-port``: told a service of the stack at a port it does not listen on;
+- ``compose-depends-on``: waits for a service the stack does not have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .stack import ADDRESSES, STORES, Address, is_loopback
+from .yaml_source import KeyPath
+
+Failure = tuple[KeyPath, str, str]
+LOOPBACK, PORT, DEPENDS_ON = (
+    "compose-container-loopback",
+    "compose-container-port",
+    "compose-depends-on",
+)
+ENV_FILE = ".env"
+
+
+def wiring_failures(
+    override: Mapping[str, Any], base: Mapping[str, Any] | None, env_file: Mapping[str, str]
+) -> list[Failure]:
+    """``env_file``: the variables of the .env the services read (host-side values)."""
+    services = _merged_services(base or {}, override)
+    listening = _listening_ports(override)
+    failures: list[Failure] = []
+    for name, service in services.items():
+        for dependency in _depends_on(service):
+            if dependency not in services:
+                where = ("services", name, "depends_on", dependency)
+                known = ", ".join(sorted(services))
+                message = (
+                    f"waits for {dependency!r}, which this stack has no service named ({known})"
+                )
+                failures.append((where, message, DEPENDS_ON))
+        if ENV_FILE not in _env_files(service):
+            continue  # not a MANTIS service: it is told nothing of the stores
+        environment = {**env_file, **_environment(service)}
+        for address in ADDRESSES:
+            failures += _address_failures(name, service, address, environment, listening)
+    return failures
+
+
+def _address_failures(
+    name: str,
+    service: Mapping[str, Any],
+    address: Address,
+    environment: Mapping[str, str],
+    listening: Mapping[str, set[int]],
+) -> Iterator[Failure]:
+    if address.host not in environment:
+        return
+    own = _environment(service)
+
+    def where(variable: str) -> KeyPath:
+        """The line that gave the variable: its own in the service, or the env_file's."""
+        if variable in own:
+            return ("services", name, "environment", variable)
+        return ("services", name, "env_file")
+
+    if address.port is None:
+        pairs = [server.rpartition(":")[::2] for server in environment[address.host].split(",")]
+    else:
+        pairs = [(environment[address.host], environment.get(address.port, ""))]
+    for host, port in pairs:
+        if is_loopback(host):
+            yield (
+                where(address.host),
+                f"{address.host}: the container is told {host!r}, which inside a container is "
+                f"the container itself; give it {address.store.address} (the compose service)",
+                LOOPBACK,
+            )
+        elif host in listening and port.isdigit() and int(port) not in listening[host]:
+            ports = ", ".join(map(str, sorted(listening[host])))
+            variable = address.port or address.host
+            yield (
+                where(variable),
+                f"{variable}: the container is told {host}:{port}, but {host} listens on "
+                f"{ports} on the compose network",
+                PORT,
+            )
+
+
+def _merged_services(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """The services of base and override together: environment and depends_on merged, the
+    override winning, as docker compose merges them."""
+    merged: dict[str, Any] = {}
+    for document in (base, override):
+        for name, service in (document.get("services") or {}).items():
+            service = service or {}
+            into = merged.setdefault(name, {"environment": {}, "depends_on": [], "env_file": []})
+            into["environment"].update(_environment(service))
+            into["depends_on"] += _depends_on(service)
+            into["env_file"] += _env_files(service)
+    return merged
+
+
+def _listening_ports(override: Mapping[str, Any]) -> dict[str, set[int]]:
+    """The ports each service listens on for the other containers: a store's from the table,
+    a MANTIS service's from its published targets."""
+    ports: dict[str, set[int]] = {store.service: {store.port} for store in STORES}
+    for name, service in (override.get("services") or {}).items():
+        if name not in ports:
+            targets = {
+                p["target"] for p in (service or {}).get("ports") or [] if isinstance(p, dict)
+            }
+            if targets:
+                ports[name] = {int(t) for t in targets}
+    return ports
+
+
+def _environment(service: Mapping[str, Any]) -> dict[str, str]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):  # ["NAME=value", ...]
+        return dict(item.partition("=")[::2] for item in environment)
+    return {str(key): str(value) for key, value in environment.items()}
+
+
+def _depends_on(service: Mapping[str, Any]) -> list[str]:
+    depends_on = service.get("depends_on") or []
+    return list(depends_on)
+
+
+def _env_files(service: Mapping[str, Any]) -> list[str]:
+    env_file = service.get("env_file") or []
+    files = [env_file] if isinstance(env_file, str | dict) else env_file
+    return [item["path"] if isinstance(item, dict) else str(item) for item in files]
