@@ -10,6 +10,7 @@ side from the store table the schema holds (``meta.compose`` of each store's sec
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ ADDRESSES: list[Address] = [
 ]
 
 
+@functools.lru_cache(maxsize=256)  # the same few hosts, for every service of a large project
 def is_loopback(host: str) -> bool:
     """Whether ``host`` names this machine only (localhost, 127.0.0.0/8, ::1)."""
     if host == "localhost" or host.endswith(".localhost"):

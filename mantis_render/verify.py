@@ -53,9 +53,7 @@ def verify_rendered(
     """
     problems = []
     for path, text in files.items():
-        found = _verify_file(path, text, display_prefix + path, files, variables)
-        if not found and path == COMPOSE_OVERRIDE:
-            found = _wiring(text, display_prefix + path, files, compose_base)
+        found = _verify_file(path, text, display_prefix + path, files, variables, compose_base)
         if templates and path in templates:
             found = [
                 replace(p, message=f"{p.message} (written by {templates[path]})") for p in found
@@ -65,31 +63,32 @@ def verify_rendered(
 
 
 def _wiring(
-    text: str, shown: str, files: Mapping[str, str], compose_base: str | None
-) -> list[Problem]:
+    document: Any, files: Mapping[str, str], compose_base: str | None
+) -> list[tuple[KeyPath, str, str]]:
+    """The wiring failures of the override ``document`` merged with the base compose file."""
     base = None
     if compose_base is not None:
         try:
             base = parse_yaml(compose_base, COMPOSE_BASE, with_lines=False).data
         except YamlProblems as error:
-            return error.problems
+            return [
+                ((), f"the base file it applies to: {problem}", "") for problem in error.problems
+            ]
     env_file, _ = read_dotenv(files.get(".env", files.get(".env.example", "")))
-    failures = wiring_failures(
-        parse_yaml(text, shown, with_lines=False).data,
+    return wiring_failures(
+        document,
         base if isinstance(base, dict) else None,
         {name: value for name, (value, _) in env_file.items()},
     )
-    if not failures:
-        return []
-    located = parse_yaml(text, shown)
-    return [
-        Problem(shown, _line(located, where), format_key_path(where), message, rule)
-        for where, message, rule in failures
-    ]
 
 
 def _verify_file(
-    path: str, text: str, shown: str, files: Mapping[str, str], variables: list[Variable] | None
+    path: str,
+    text: str,
+    shown: str,
+    files: Mapping[str, str],
+    variables: list[Variable] | None,
+    compose_base: str | None = None,
 ) -> list[Problem]:
     problems = []
     if path.endswith((".yaml", ".yml")):
@@ -104,12 +103,15 @@ def _verify_file(
                 return [_yaml_problem(problem) for problem in error.problems]
             raise
         check = YAML_CHECKS.get(path)
-        failures = list(check(parsed.data, files)) if check else []
+        failures = [(*failure, "") for failure in check(parsed.data, files)] if check else []
+        if not failures and path == COMPOSE_OVERRIDE:
+            failures = _wiring(parsed.data, files, compose_base)
+        del parsed  # before the parse with lines, on a large project
         if failures:
             located = parse_yaml(text, shown)
-            for where, message in failures:
+            for where, message, rule in failures:
                 problems.append(
-                    Problem(shown, _line(located, where), format_key_path(where), message)
+                    Problem(shown, _line(located, where), format_key_path(where), message, rule)
                 )
     elif path in DOTENV_EXPECTATIONS:
         expected = DOTENV_EXPECTATIONS[path](variables) if variables is not None else None

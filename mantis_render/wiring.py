@@ -45,26 +45,40 @@ def wiring_failures(
                 failures.append((where, message, DEPENDS_ON))
         if ENV_FILE not in _env_files(service):
             continue  # not a MANTIS service: it is told nothing of the stores
-        environment = {**env_file, **_environment(service)}
+        told = _Told(_environment(service), env_file)
         for address in ADDRESSES:
-            failures += _address_failures(name, service, address, environment, listening)
+            failures += _address_failures(name, address, told, listening)
     return failures
 
 
+class _Told:
+    """What a container is told: its own environment over the env_file's (not merged into one
+    dict: the .env of a large project has tens of thousands of variables, for every service)."""
+
+    def __init__(self, own: Mapping[str, str], env_file: Mapping[str, str]) -> None:
+        self.own, self.env_file = own, env_file
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.own or name in self.env_file
+
+    def __getitem__(self, name: str) -> str:
+        return self.own[name] if name in self.own else self.env_file[name]
+
+    def get(self, name: str, default: str) -> str:
+        if name in self:
+            return self[name]
+        return default
+
+
 def _address_failures(
-    name: str,
-    service: Mapping[str, Any],
-    address: Address,
-    environment: Mapping[str, str],
-    listening: Mapping[str, set[int]],
+    name: str, address: Address, environment: _Told, listening: Mapping[str, set[int]]
 ) -> Iterator[Failure]:
     if address.host not in environment:
         return
-    own = _environment(service)
 
     def where(variable: str) -> KeyPath:
         """The line that gave the variable: its own in the service, or the env_file's."""
-        if variable in own:
+        if variable in environment.own:
             return ("services", name, "environment", variable)
         return ("services", name, "env_file")
 

@@ -218,14 +218,15 @@ def test_verify_finds_a_hand_edited_override_that_tells_containers_localhost(
 
     result = cli("verify", "development")
 
+    # Every service is given the environment by an alias: each is told, at the line written.
     assert result.exit_code == 1
-    assert result.stderr == (
-        f"{project}/rendered/development/docker-compose.override.yml:"
-        f"{line_of(text, '127.0.0.1')}: services.anomaly-detection.environment.POSTGRES_HOST: "
+    assert result.stderr.splitlines() == [
+        f"{override}:{line_of(text, '127.0.0.1')}: services.{name}.environment.POSTGRES_HOST: "
         "POSTGRES_HOST: the container is told '127.0.0.1', which inside a container is the "
         "container itself; give it postgres:5432 (the compose service) "
-        "[compose-container-loopback]\n"
-    )
+        "[compose-container-loopback]"
+        for name in APPLICATION_SERVICES
+    ]
 
 
 def test_the_wiring_merges_base_and_override_as_compose_does() -> None:
