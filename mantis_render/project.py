@@ -6,11 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .audit import SecretAge, audit_rotation
-from .compare import FileStatus, compare_files, unified_diff
 from .errors import MantisRenderError, PolicyError, Problem, ProfileError, SecretError
-from .explain import Explanation, explain
 from .layout import DEFAULT_OUTPUT, PROFILES_DIR, TEMPLATES_DIR
 from .output import read_environment
 from .policy import Context, Environment, PolicyResult, check_policy, failing
@@ -21,6 +19,11 @@ from .schema import TIERS, settings, validate_profile
 from .secrets import VaultNotConfigured, VaultReader, VaultSettings
 from .variables import Variable, environment_variables, secret_variables
 from .verify import COMPOSE_BASE, verify_rendered
+
+if TYPE_CHECKING:  # imported by the commands that use them: render needs none of them
+    from .audit import SecretAge
+    from .compare import FileStatus
+    from .explain import Explanation
 
 VAULT_HELP = "set VAULT_ADDR, and VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID"
 
@@ -139,6 +142,8 @@ class Project:
         self, name: str, environ: Mapping[str, str], as_of: datetime
     ) -> tuple[list[SecretAge], list[Problem]]:
         """The rotation audit of an environment's secrets, read from Vault metadata."""
+        from .audit import audit_rotation
+
         profile = self.load_valid(name)
         try:
             settings = VaultSettings.from_environment(
@@ -158,12 +163,16 @@ class Project:
 
     def check(self, name: str, out_dir: Path) -> list[FileStatus]:
         """The committable files of ``name`` that are stale, missing or extra in ``out_dir``."""
+        from .compare import compare_files
+
         return compare_files(
             self.committable(name), read_environment(out_dir, name), f"{out_dir / name}/"
         )
 
     def diff(self, name: str, out_dir: Path) -> list[str]:
         """A unified diff from the committed files of ``name`` to a fresh render, secrets masked."""
+        from .compare import unified_diff
+
         secret_names = [setting.env for setting in settings() if setting.secret_kind]
         on_disk = read_environment(out_dir, name)
         return unified_diff(self.committable(name), on_disk, f"{out_dir / name}/", secret_names)
@@ -195,6 +204,8 @@ class Project:
 
     def explain(self, name: str, variable: str) -> Explanation:
         """Where ``variable`` of ``name`` comes from and where it goes (mantis_render.explain)."""
+        from .explain import explain
+
         profile = self.load_valid(name)
         renderer = self._get_renderer()
 
