@@ -24,6 +24,7 @@ from typing import Any
 
 from .cache import cache_folder, write_cached
 from .errors import Problem, quoted
+from .stack import ADDRESSES
 from .variables import Variable
 from .wiring import wiring_failures
 from .yaml_source import KeyPath, ParsedYaml, YamlProblems, format_key_path, parse_yaml
@@ -63,7 +64,10 @@ def verify_rendered(
 
 
 def _wiring(
-    document: Any, files: Mapping[str, str], compose_base: str | None
+    document: Any,
+    files: Mapping[str, str],
+    compose_base: str | None,
+    variables: list[Variable] | None,
 ) -> list[tuple[KeyPath, str, str]]:
     """The wiring failures of the override ``document`` merged with the base compose file."""
     base = None
@@ -74,12 +78,19 @@ def _wiring(
             return [
                 ((), f"the base file it applies to: {problem}", "") for problem in error.problems
             ]
-    env_file, _ = read_dotenv(files.get(".env", files.get(".env.example", "")))
     return wiring_failures(
-        document,
-        base if isinstance(base, dict) else None,
-        {name: value for name, (value, _) in env_file.items()},
+        document, base if isinstance(base, dict) else None, _address_values(files, variables)
     )
+
+
+def _address_values(files: Mapping[str, str], variables: list[Variable] | None) -> dict[str, str]:
+    """The store addresses the .env gives the services: from the variables being rendered (a
+    large project's .env has tens of thousands of lines), or else read back from the file."""
+    names = {name for address in ADDRESSES for name in (address.host, address.port) if name}
+    if variables is not None:
+        return {v.name: v.value for v in variables if v.name in names and v.value is not None}
+    env_file, _ = read_dotenv(files.get(".env", files.get(".env.example", "")))
+    return {name: value for name, (value, _) in env_file.items() if name in names}
 
 
 def _verify_file(
@@ -105,7 +116,7 @@ def _verify_file(
         check = YAML_CHECKS.get(path)
         failures = [(*failure, "") for failure in check(parsed.data, files)] if check else []
         if not failures and path == COMPOSE_OVERRIDE:
-            failures = _wiring(parsed.data, files, compose_base)
+            failures = _wiring(parsed.data, files, compose_base, variables)
         del parsed  # before the parse with lines, on a large project
         if failures:
             located = parse_yaml(text, shown)

@@ -31,10 +31,15 @@ def wiring_failures(
     override: Mapping[str, Any], base: Mapping[str, Any] | None, env_file: Mapping[str, str]
 ) -> list[Failure]:
     """``env_file``: the variables of the .env the services read (host-side values)."""
-    services = _merged_services(base or {}, override)
+    base_services = (base or {}).get("services") or {}
+    override_services = override.get("services") or {}
+    names = set(base_services) | set(override_services)
     listening = _listening_ports(override)
     failures: list[Failure] = []
-    for name, service in services.items():
+    # One service merged at a time: a large project's stack has tens of thousands.
+    for name in sorted(names):
+        service = _merged(base_services.get(name), override_services.get(name))
+        services = names
         for dependency in _depends_on(service):
             if dependency not in services:
                 where = ("services", name, "depends_on", dependency)
@@ -105,17 +110,14 @@ def _address_failures(
             )
 
 
-def _merged_services(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """The services of base and override together: environment and depends_on merged, the
+def _merged(base: Mapping[str, Any] | None, override: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One service of base and override together: environment and depends_on merged, the
     override winning, as docker compose merges them."""
-    merged: dict[str, Any] = {}
-    for document in (base, override):
-        for name, service in (document.get("services") or {}).items():
-            service = service or {}
-            into = merged.setdefault(name, {"environment": {}, "depends_on": [], "env_file": []})
-            into["environment"].update(_environment(service))
-            into["depends_on"] += _depends_on(service)
-            into["env_file"] += _env_files(service)
+    merged: dict[str, Any] = {"environment": {}, "depends_on": [], "env_file": []}
+    for service in (base or {}, override or {}):
+        merged["environment"].update(_environment(service))
+        merged["depends_on"] += _depends_on(service)
+        merged["env_file"] += _env_files(service)
     return merged
 
 

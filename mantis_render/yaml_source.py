@@ -7,7 +7,6 @@ Profiles use words like ``off`` as values, and YAML 1.1 would silently turn them
 
 from __future__ import annotations
 
-import copy
 import math
 import re
 from dataclasses import dataclass
@@ -113,9 +112,12 @@ def format_key_path(path: KeyPath) -> str:
 
 _COLLECTION_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _COLLECTION_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-# Aliases may repeat what an anchor holds; past this many values a document is refused rather
-# than expanded (the "billion laughs" of nested aliases).
+# Aliases may repeat what an anchor holds; past this many values, and ten times what the
+# document itself writes, it is refused rather than expanded (the "billion laughs" of nested
+# aliases grows exponentially; a large compose override that aliases one mapping per service,
+# linearly).
 MAX_ALIASED_VALUES = 100_000
+ALIAS_GROWTH = 10
 
 
 @dataclass
@@ -143,6 +145,8 @@ class _Builder:
         self.last_size = 0  # values inside the value just built (an alias's or a collection's)
         self.texts: dict[str, str] = {}
         self.aliased = 0
+        self.events = 0
+        self.refused_aliases = False
         self.found = 0  # problems found; only the first are kept
 
     def build(self, loader: Any) -> Any:
@@ -155,6 +159,7 @@ class _Builder:
         root: Any = None
         while not loader.check_event(yaml.DocumentEndEvent):
             event = loader.get_event()
+            self.events += 1
             top = stack[-1] if stack else None
             if isinstance(event, _COLLECTION_ENDS):
                 done = stack.pop()
@@ -264,15 +269,16 @@ class _Builder:
         value, beneath, size = self.anchors[event.anchor]
         self.last_size = size
         self.aliased += 1 + size
-        if self.aliased > MAX_ALIASED_VALUES:
-            if self.aliased - 1 - size <= MAX_ALIASED_VALUES:
+        if self.aliased > max(MAX_ALIASED_VALUES, ALIAS_GROWTH * self.events):
+            if not self.refused_aliases:
+                self.refused_aliases = True
                 message = f"aliases repeat more than {MAX_ALIASED_VALUES:,} values; write them out"
                 self._problem(_line(event), path, message)
             return None
         for relative, line in beneath:
             self.lines[(*path, *relative)] = line
             self.order.append((*path, *relative))
-        return copy.deepcopy(value)
+        return value  # the anchored value itself, as YAML means it (nothing here mutates data)
 
     def _shared(self, key: str) -> str:
         """One object for each key: a large profile or manifest repeats the same keys (``port``,

@@ -108,3 +108,11 @@ def test_yaml_that_is_not_plain_data_is_a_located_problem(text: str, problem: Pr
     with pytest.raises(YamlProblems) as raised:
         parse_yaml(text, "p.yaml")
     assert raised.value.problems == [problem]
+
+
+def test_aliases_that_grow_with_the_document_are_expanded() -> None:
+    """A large compose override aliases one mapping per service: linear, not a bomb."""
+    anchor = "x: &shared {" + ", ".join(f"k{i}: {i}" for i in range(8)) + "}\n"
+    text = anchor + "".join(f"s{n}: {{env: *shared, port: {n}}}\n" for n in range(20_000))
+    data = parse_yaml(text, "p.yaml", with_lines=False).data
+    assert len(data) == 20_001 and data["s19999"] == {"env": data["x"], "port": 19999}
