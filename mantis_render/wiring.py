@@ -31,8 +31,8 @@ def wiring_failures(
     override: Mapping[str, Any], base: Mapping[str, Any] | None, env_file: Mapping[str, str]
 ) -> list[Failure]:
     """``env_file``: the variables of the .env the services read (host-side values)."""
-    base_services = (base or {}).get("services") or {}
-    override_services = override.get("services") or {}
+    base_services = _mapping((base or {}).get("services"))
+    override_services = _mapping(override.get("services"))
     names = set(base_services) | set(override_services)
     listening = _listening_ports(override)
     failures: list[Failure] = []
@@ -114,7 +114,7 @@ def _merged(base: Mapping[str, Any] | None, override: Mapping[str, Any] | None) 
     """One service of base and override together: environment and depends_on merged, the
     override winning, as docker compose merges them."""
     merged: dict[str, Any] = {"environment": {}, "depends_on": [], "env_file": []}
-    for service in (base or {}, override or {}):
+    for service in (_mapping(base), _mapping(override)):
         merged["environment"].update(_environment(service))
         merged["depends_on"] += _depends_on(service)
         merged["env_file"] += _env_files(service)
@@ -125,8 +125,8 @@ def _listening_ports(override: Mapping[str, Any]) -> dict[str, set[int]]:
     """The ports each service listens on for the other containers: a store's from the table,
     a MANTIS service's from its published targets."""
     ports: dict[str, set[int]] = {store.service: {store.port} for store in STORES}
-    for name, service in (override.get("services") or {}).items():
-        if name not in ports:
+    for name, service in _mapping(override.get("services")).items():
+        if name not in ports and isinstance(service, Mapping):
             targets = {
                 p["target"] for p in (service or {}).get("ports") or [] if isinstance(p, dict)
             }
@@ -135,19 +135,29 @@ def _listening_ports(override: Mapping[str, Any]) -> dict[str, set[int]]:
     return ports
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a mapping; anything else counts as empty (the compose specification
+    check reports the override's shape; the base file is the project's own to fix)."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def _environment(service: Mapping[str, Any]) -> dict[str, str]:
     environment = service.get("environment") or {}
     if isinstance(environment, list):  # ["NAME=value", ...]
-        return dict(item.partition("=")[::2] for item in environment)
-    return {str(key): str(value) for key, value in environment.items()}
+        return dict(str(item).partition("=")[::2] for item in environment)
+    if isinstance(environment, Mapping):
+        return {str(key): str(value) for key, value in environment.items()}
+    return {}
 
 
 def _depends_on(service: Mapping[str, Any]) -> list[str]:
     depends_on = service.get("depends_on") or []
-    return list(depends_on)
+    return [str(name) for name in depends_on] if isinstance(depends_on, list | dict) else []
 
 
 def _env_files(service: Mapping[str, Any]) -> list[str]:
     env_file = service.get("env_file") or []
     files = [env_file] if isinstance(env_file, str | dict) else env_file
-    return [item["path"] if isinstance(item, dict) else str(item) for item in files]
+    if not isinstance(files, list):
+        return []
+    return [str(item.get("path")) if isinstance(item, dict) else str(item) for item in files]

@@ -244,3 +244,18 @@ def test_the_wiring_merges_base_and_override_as_compose_does() -> None:
             "compose-container-loopback",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        {"services": {"postgres": 5}},
+        {"services": ["postgres"]},
+        {"services": {"x": {"environment": 5, "depends_on": 7, "env_file": 3}}},
+        {"services": None},
+    ],
+    ids=["service not a mapping", "services a list", "odd fields", "no services"],
+)
+def test_a_base_file_of_the_wrong_shape_is_read_as_empty_not_a_crash(base: Any) -> None:
+    override = {"services": {"api": {"env_file": [".env"], "environment": {"REDIS_HOST": "redis"}}}}
+    assert wiring_failures(override, base, {"REDIS_HOST": "localhost"}) == []
