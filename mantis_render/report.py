@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .audit import SecretAge
 from .compare import FileStatus
 from .errors import Problem
 from .explain import Explanation
+
+if TYPE_CHECKING:
+    from .changes import EnvironmentChanges, Review, VariableChange
 
 
 @dataclass(frozen=True)
@@ -117,4 +120,148 @@ JSON_REPORTER = JsonReporter()
 REPORTER_BY_NAME: dict[str, TextReporter | JsonReporter] = {
     "text": TextReporter(),
     "json": JSON_REPORTER,
+}
+
+
+# -- changes: a review of what a change does to every environment -----------------------------
+
+
+def _change_line(change: VariableChange) -> str:
+    if change.kind == "added":
+        return f"+ {change.name} = {change.after}  ({change.where})"
+    if change.kind == "removed":
+        return f"- {change.name} (was {change.before})  ({change.where})"
+    if change.before == change.after:  # a literal secret: never either value
+        return f"~ {change.name}: {change.after}  ({change.where})"
+    return f"~ {change.name}: {change.before} -> {change.after}  ({change.where})"
+
+
+def _effects(environment: EnvironmentChanges) -> list[str]:
+    effects = []
+    if environment.configmap_rolls:
+        effects.append(
+            "the ConfigMap changes: kustomize gives it a new name, the pods using it roll"
+        )
+    if environment.secrets_resync:
+        effects.append("the ExternalSecret changes: its secrets re-sync")
+    if environment.compose_services:
+        names = ", ".join(environment.compose_services)
+        effects.append(f"docker compose up -d recreates: {names}")
+    return effects
+
+
+def _heading(environment: EnvironmentChanges) -> str:
+    before, after = environment.tier
+    if environment.status == "added":
+        return f"{environment.name}: added (tier {after})"
+    if environment.status == "removed":
+        return f"{environment.name}: removed (was tier {before})"
+    tier = f" (tier {before} -> {after})" if before and after and before != after else ""
+    return (
+        f"{environment.name}:{tier}"
+        if environment.status == "changed"
+        else (f"{environment.name}: no change")
+    )
+
+
+class ChangesTextReporter:
+    def changes(self, review: Review) -> str:
+        lines = [f"Changes from {review.base} to {review.head}"]
+        for environment in review.environments:
+            for stale in environment.stale:
+                lines.append(
+                    f"stale at {review.head}: {stale} (rendered/ is not what the profiles render)"
+                )
+        shared = review.shared_changes()
+        shared_keys = {change for change, _ in shared}
+        for change, names in shared:
+            lines.append(f"{', '.join(names)}: {_change_line(change)}")
+        for environment in review.environments:
+            lines.append(_heading(environment))
+            for side, problems in environment.problems.items():
+                lines += [f"  invalid at {side}: {problem}" for problem in problems]
+            lines += [f"  {_change_line(c)}" for c in environment.variables if c not in shared_keys]
+            if any(c in shared_keys for c in environment.variables):
+                lines.append("  (and the changes shared with other environments, above)")
+            lines += [f"  -> {effect}" for effect in _effects(environment)]
+            lines += [f"  {line.rstrip()}" for line in environment.file_diffs]
+        return "\n".join(lines) + "\n"
+
+
+class ChangesMarkdownReporter:
+    """A pull-request comment: a summary table, then a collapsible section per environment."""
+
+    def changes(self, review: Review) -> str:
+        out = [f"### mantis-render: changes from `{review.base}` to `{review.head}`", ""]
+        stale = [f"`{s}`" for e in review.environments for s in e.stale]
+        if stale:
+            out += [
+                f"> **The committed `rendered/` is stale at {review.head}**: {', '.join(stale)}. "
+                "Run `make render` and commit it.",
+                "",
+            ]
+        out += [
+            "| environment | status | added | changed | removed | rolls |",
+            "|---|---|---:|---:|---:|---|",
+        ]
+        for environment in review.environments:
+            counts = {kind: 0 for kind in ("added", "changed", "removed")}
+            for change in environment.variables:
+                counts[change.kind] += 1
+            rolls = "; ".join(_effects(environment)) or "—"
+            out.append(
+                f"| {environment.name} | {environment.status} | {counts['added']} | "
+                f"{counts['changed']} | {counts['removed']} | {rolls} |"
+            )
+        shared = review.shared_changes()
+        if shared:
+            out += ["", "**In several environments**", ""]
+            out += [f"- {', '.join(names)}: `{_change_line(c)}`" for c, names in shared]
+        for environment in review.environments:
+            if environment.status == "unchanged":
+                continue
+            out += [
+                "",
+                f"<details><summary><b>{environment.name}</b>: {environment.status}</summary>",
+                "",
+            ]
+            for side, problems in environment.problems.items():
+                out += [f"- invalid at {side}: `{problem}`" for problem in problems]
+            out += [f"- `{_change_line(c)}`" for c in environment.variables]
+            out += [f"- {effect}" for effect in _effects(environment)]
+            if environment.file_diffs:
+                out += [
+                    "",
+                    "```diff",
+                    *(line.rstrip("\n") for line in environment.file_diffs),
+                    "```",
+                ]
+            out += ["", "</details>"]
+        return "\n".join(out) + "\n"
+
+
+class ChangesJsonReporter:
+    def changes(self, review: Review) -> str:
+        return _json(
+            {
+                "base": review.base,
+                "head": review.head,
+                "environments": [
+                    {**asdict(environment), "effects": _effects(environment)}
+                    for environment in review.environments
+                ],
+                "shared": [
+                    {"change": asdict(change), "environments": names}
+                    for change, names in review.shared_changes()
+                ],
+            }
+        )
+
+
+CHANGES_REPORTERS: dict[
+    str, ChangesTextReporter | ChangesMarkdownReporter | ChangesJsonReporter
+] = {
+    "text": ChangesTextReporter(),
+    "markdown": ChangesMarkdownReporter(),
+    "json": ChangesJsonReporter(),
 }

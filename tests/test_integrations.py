@@ -203,3 +203,39 @@ def test_argo_cd_plugin_generates_the_manifests(checkout: Path) -> None:
     assert sorted(objects) == ["ConfigMap", "ExternalSecret"]
     assert objects["ConfigMap"]["metadata"]["namespace"] == "mantis-staging"
     assert objects["ConfigMap"]["data"]["ENVIRONMENT"] == "staging"
+
+
+def test_ci_workflow_writes_the_review_of_a_pull_request_to_the_job_summary(
+    cli: CliRun, checkout: Path, tmp_path: Path
+) -> None:
+    cli("render", "--all")
+
+    def git(*arguments: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *arguments],
+            cwd=checkout,
+            check=True,
+            capture_output=True,
+        )
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    git("update-ref", "refs/remotes/origin/main", "HEAD")  # what actions/checkout fetches
+    profile = checkout / "profiles/_base.yaml"
+    profile.write_text(profile.read_text().replace("  port: 6379\n", "  port: 6380\n", 1))
+    git("commit", "-qam", "redis on 6380")
+    [step] = [s for s in workflow_steps() if "changes" in s["run"]]
+    summary = tmp_path / "summary.md"
+    command = step["run"].replace("${{ github.base_ref }}", "main")
+    result = subprocess.run(
+        ["bash", "-e", "-c", command],
+        cwd=checkout,
+        env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    text = summary.read_text()
+    assert text.startswith("### mantis-render: changes from `origin/main` to `HEAD`\n")
+    assert "- development, production, staging: `~ REDIS_PORT: 6379 -> 6380" in text

@@ -39,6 +39,7 @@ def main(context: click.Context, root: str, quiet: bool, verbose: bool) -> None:
       mantis-render check                 is the committed rendered/ current? (CI, pre-commit)
       mantis-render diff staging          what render would change, secrets masked
       mantis-render explain staging VAR   where a value comes from and where it goes
+      mantis-render changes --format markdown   a change reviewed, as a PR comment
       mantis-render new qa --from staging a new environment from an existing one
       mantis-render docs                  docs/variables.md, generated
 
@@ -62,6 +63,7 @@ for command in (
     review.diff,
     review.explain,
     review.verify,
+    review.changes,
     secrets.secrets,
     authoring.docs,
     authoring.schema_command,

@@ -160,3 +160,66 @@ def explain(root: Path, environment: str, variable: str, output_format: str) -> 
         exit_invalid_if(report(error.problems))
         return
     click.echo(REPORTER_BY_NAME[output_format].explain(explanation), nl=False)
+
+
+@click.command()
+@click.argument("environments", nargs=-1, metavar="[ENV]...", shell_complete=complete_environment)
+@click.option(
+    "--base",
+    "base_revision",
+    default=None,
+    help="Revision before the change [default: the merge base with the upstream branch, "
+    "else origin/HEAD, else HEAD~1].",
+)
+@click.option(
+    "--head",
+    "head_revision",
+    default=None,
+    help="Revision after the change [default: the working tree, uncommitted edits included].",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="For people, for a pull-request comment (markdown), or for bots (json).",
+)
+@click.pass_obj
+def changes(
+    root: Path,
+    environments: tuple[str, ...],
+    base_revision: str | None,
+    head_revision: str | None,
+    output_format: str,
+) -> None:
+    """What a change does to every environment, between two git revisions: variables added,
+    changed and removed (secrets by reference only), what rolls, template-only diffs.
+
+    Reads both revisions from git objects; touches nothing and contacts no secret store.
+    Exit 0 whatever changed (a report).
+    """
+    from contextlib import ExitStack
+
+    from ..changes import review
+    from ..report import CHANGES_REPORTERS
+    from ..revision import RevisionError, default_base, project_at, resolve
+
+    try:
+        with ExitStack() as stack:
+            head_commit = resolve(root, head_revision) if head_revision else None
+            base_commit = resolve(root, base_revision) if base_revision else default_base(root)
+            base = open_project(stack.enter_context(project_at(root, base_commit)))
+            if head_commit is None:
+                head, head_label = open_project(root), "the working tree"
+            else:
+                head = open_project(stack.enter_context(project_at(root, head_commit)))
+                head_label = str(head_revision)
+            base_label = base_revision or base_commit[:12]
+            result = review(base, head, environments, base_label, head_label)
+    except RevisionError as error:
+        if error.usage:
+            raise click.UsageError(str(error)) from None
+        click.echo(str(error), err=True)
+        raise SystemExit(1) from None
+    click.echo(CHANGES_REPORTERS[output_format].changes(result), nl=False)

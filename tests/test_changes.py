@@ -1,0 +1,278 @@
+"""`mantis-render changes`: a change reviewed across git revisions, in real git repositories."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mantis_render.cli import main
+
+from .conftest import REPO, VAULT_VARIABLES, line_of
+
+Run = Callable[..., Result]
+
+
+def git(folder: Path, *arguments: str) -> str:
+    result = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *arguments],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> Path:
+    """A repository holding this project, its rendered/ current, in one commit."""
+    root = tmp_path / "repo"
+    for folder in ("profiles", "templates", "compose", "rendered"):
+        shutil.copytree(REPO / folder, root / folder)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "start")
+    return root
+
+
+@pytest.fixture
+def run(repository: Path) -> Run:
+    def invoke(*arguments: str) -> Result:
+        environment: dict[str, str | None] = dict.fromkeys(VAULT_VARIABLES)
+        return CliRunner().invoke(main, ["--root", str(repository), *arguments], env=environment)
+
+    return invoke
+
+
+def edit(root: Path, path: str, old: str, new: str) -> str:
+    file = root / path
+    text = file.read_text()
+    assert old in text, old
+    file.write_text(text.replace(old, new, 1))
+    return file.read_text()
+
+
+def commit(root: Path, run: Run, message: str) -> None:
+    """Commit the change with its rendered output current, as the project asks."""
+    assert run("render", "--all", "--no-resolve").exit_code in (0, 1)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", message)
+
+
+def test_a_base_change_is_reported_once_for_every_environment(repository: Path, run: Run) -> None:
+    base = edit(repository, "profiles/_base.yaml", "  port: 6379\n", "  port: 6380\n")
+    commit(repository, run, "redis on 6380")
+
+    result = run("changes", "--base", "HEAD~1", "--head", "HEAD")
+
+    assert result.exit_code == 0, result.output
+    line = line_of(base, "port: 6380")
+    assert result.stdout.splitlines() == [
+        "Changes from HEAD~1 to HEAD",
+        f"development, production, staging: ~ REDIS_PORT: 6379 -> 6380  (profiles/_base.yaml:{line})",
+        "development:",
+        "  (and the changes shared with other environments, above)",
+        "  -> the ConfigMap changes: kustomize gives it a new name, the pods using it roll",
+        "  -> docker compose up -d recreates: anomaly-detection, dashboard, feature-extraction, "
+        "ingestion-iiot, orchestrator, preprocessing, redis, rul-prediction",
+        "production:",
+        "  (and the changes shared with other environments, above)",
+        "  -> the ConfigMap changes: kustomize gives it a new name, the pods using it roll",
+        "  -> docker compose up -d recreates: redis",
+        "staging:",
+        "  (and the changes shared with other environments, above)",
+        "  -> the ConfigMap changes: kustomize gives it a new name, the pods using it roll",
+        "  -> docker compose up -d recreates: redis",
+    ]
+
+
+def test_secrets_show_their_reference_or_only_that_the_value_changed(
+    repository: Path, run: Run
+) -> None:
+    staging = edit(
+        repository,
+        "profiles/staging.yaml",
+        "{vault: mantis/staging/redis, key: password}",
+        "{vault: mantis/staging/cache, key: password}",
+    )
+    development = edit(
+        repository,
+        "profiles/development.yaml",
+        "  password: redis_dev_password\n",
+        "  password: a-new-dev-secret-4711\n",
+    )
+
+    result = run("changes", "--base", "HEAD", "staging", "development")
+
+    assert result.exit_code == 0, result.output
+    assert "redis_dev_password" not in result.output
+    assert "a-new-dev-secret-4711" not in result.output
+    lines = result.stdout.splitlines()
+    assert (
+        f"  ~ REDIS_PASSWORD: vault:mantis/staging/redis#password -> "
+        f"vault:mantis/staging/cache#password  (profiles/staging.yaml:{line_of(staging, 'staging/cache')})"
+    ) in lines
+    assert "  -> the ExternalSecret changes: its secrets re-sync" in lines
+    assert (
+        f"  ~ REDIS_PASSWORD: (value changed)  "
+        f"(profiles/development.yaml:{line_of(development, 'a-new-dev-secret')})"
+    ) in lines
+
+
+def test_a_template_change_shows_its_masked_diff(repository: Path, run: Run) -> None:
+    edit(repository, "templates/k8s/secret.yaml.j2", "stringData:", "# reviewed\nstringData:")
+
+    result = run("changes", "--base", "HEAD", "development")
+
+    assert result.exit_code == 0, result.output
+    assert "mantis_dev_password" not in result.output
+    assert "  +# reviewed" in result.stdout.splitlines()
+    assert "     POSTGRES_PASSWORD: ***" in result.stdout.splitlines()
+
+
+def test_environments_added_and_removed(repository: Path, run: Run) -> None:
+    assert run("new", "qa", "--from", "staging").exit_code == 0
+    git(repository, "rm", "-q", "profiles/production.yaml")
+
+    result = run("changes", "--base", "HEAD")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "production: removed (was tier production)" in lines
+    assert "qa: added (tier staging)" in lines
+
+
+def test_an_invalid_profile_at_head_is_a_finding_not_a_crash(repository: Path, run: Run) -> None:
+    text = edit(repository, "profiles/staging.yaml", "log_level: INFO", "log_level: LOUD")
+
+    result = run("changes", "--base", "HEAD", "staging")
+
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[1:3] == [
+        "staging:",
+        f"  invalid at head: profiles/staging.yaml:{line_of(text, 'LOUD')}: log_level: must be one "
+        "of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'LOUD'",
+    ]
+
+
+def test_stale_committed_output_is_said_first(repository: Path, run: Run) -> None:
+    edit(repository, "profiles/staging.yaml", "log_level: INFO", "log_level: ERROR")
+
+    result = run("changes", "--base", "HEAD", "staging")
+
+    assert result.stdout.splitlines()[1] == (
+        "stale at the working tree: rendered/staging/.env.example: stale "
+        "(rendered/ is not what the profiles render)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--base", "no-such-branch"], "Error: unknown revision 'no-such-branch'"),
+        (["--head", "v9.9"], "Error: unknown revision 'v9.9'"),
+    ],
+)
+def test_unknown_revisions_are_usage_errors(run: Run, arguments: list[str], message: str) -> None:
+    result = run("changes", *arguments)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == message
+
+
+def test_outside_a_repository_it_says_so(tmp_path: Path) -> None:
+    for folder in ("profiles", "templates"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    result = CliRunner().invoke(main, ["--root", str(tmp_path), "changes", "--base", "HEAD"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: {tmp_path} is not in a git repository; changes compares git revisions"
+    )
+
+
+def test_a_shallow_clone_without_the_base_says_how_to_fetch_it(
+    repository: Path, run: Run, tmp_path: Path
+) -> None:
+    edit(repository, "profiles/_base.yaml", "  port: 6379\n", "  port: 6380\n")
+    commit(repository, run, "second")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repository}", str(shallow))
+
+    result = CliRunner().invoke(main, ["--root", str(shallow), "changes", "--base", "HEAD~1"])
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: unknown revision 'HEAD~1': this clone is shallow; fetch the history it needs "
+        "(git fetch --unshallow, or git fetch --deepen=50), then run again"
+    )
+
+
+def test_the_default_base_is_the_commit_before_without_an_upstream(
+    repository: Path, run: Run
+) -> None:
+    edit(repository, "profiles/_base.yaml", "  port: 6379\n", "  port: 6380\n")
+    commit(repository, run, "second")
+
+    result = run("changes")
+
+    first = git(repository, "rev-parse", "HEAD~1").strip()[:12]
+    assert result.stdout.splitlines()[0] == f"Changes from {first} to the working tree"
+    assert "REDIS_PORT: 6379 -> 6380" in result.stdout
+
+
+def test_json_has_the_documented_shape_and_markdown_a_table(repository: Path, run: Run) -> None:
+    edit(repository, "profiles/_base.yaml", "  port: 6379\n", "  port: 6380\n")
+
+    document = json.loads(run("changes", "--base", "HEAD", "--format", "json").stdout)
+    markdown = run("changes", "--base", "HEAD", "--format", "markdown").stdout
+
+    schema = json.loads((REPO / "schemas/changes.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(document)
+    assert [e["name"] for e in document["environments"]] == ["development", "production", "staging"]
+    assert document["shared"][0]["environments"] == ["development", "production", "staging"]
+    assert "| environment | status | added | changed | removed | rolls |" in markdown
+    assert "<details><summary><b>staging</b>: changed</summary>" in markdown
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    before=st.text(
+        st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="'\\$`"),
+        min_size=12,
+        max_size=24,
+    ),
+    after=st.text(
+        st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="'\\$`"),
+        min_size=12,
+        max_size=24,
+    ),
+)
+def test_no_secret_value_appears_in_any_format(
+    tmp_path_factory: pytest.TempPathFactory, before: str, after: str
+) -> None:
+    root = tmp_path_factory.mktemp("secret-repo")
+    for folder in ("profiles", "templates", "compose"):
+        shutil.copytree(REPO / folder, root / folder)
+    profile = root / "profiles/development.yaml"
+    original = profile.read_text()
+    profile.write_text(original.replace("mantis_dev_password", f"'{before}'"))
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    profile.write_text(original.replace("mantis_dev_password", f"'{after}'"))
+    for output in ("text", "markdown", "json"):
+        result = CliRunner().invoke(
+            main, ["--root", str(root), "changes", "--base", "HEAD", "--format", output]
+        )
+        assert result.exit_code == 0, result.output
+        assert before not in result.output and after not in result.output
