@@ -181,6 +181,26 @@ def peer_times(project: Path, runs: int, cli: list[str]) -> dict[str, float]:
     return {"kapitan_s": kapitan_s, "kustomize_s": statistics.median(times)}
 
 
+def changes_time(project: Path, runs: int, cli: list[str]) -> float:
+    """`changes` across a commit that changes one base value: two renders and a comparison."""
+
+    def git(*arguments: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", *arguments],
+            cwd=project,
+            check=True,
+            capture_output=True,
+        )
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    base = project / "profiles/_base.yaml"
+    base.write_text(base.read_text().replace("  port: 6379", "  port: 6380", 1))
+    git("commit", "-qam", "change")
+    return median_time([*cli, "changes", "--base", "HEAD~1", "--head", "HEAD"], project, runs)
+
+
 def run(command: list[str], cwd: Path) -> float:
     # No secret store is ever contacted: the shipped staging and production profiles then render
     # everything but their .env, as on a developer's machine without Vault.
@@ -220,6 +240,7 @@ def measure(services: int, runs: int, cli: list[str], peers: bool) -> dict[str, 
         )
         result["validate_s"] = median_time([*cli, "validate"], project, runs)
         result["check_s"] = median_time([*cli, "check"], project, runs)
+        result["changes_s"] = changes_time(project, runs, cli)
         peak = subprocess.run(
             [
                 sys.executable,
@@ -416,6 +437,7 @@ def table(results: list[dict[str, float]]) -> str:
         ("render --all", "render_all_s", "{:.3f} s"),
         ("validate", "validate_s", "{:.3f} s"),
         ("check", "check_s", "{:.3f} s"),
+        ("changes", "changes_s", "{:.3f} s"),
         ("peak memory", "peak_memory_mib", "{:.0f} MiB"),
         ("output", "output_bytes", "{:,.0f} B"),
         ("load", "phase_load_s", "{:.3f}"),

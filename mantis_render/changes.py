@@ -13,9 +13,10 @@ from typing import Literal
 
 import yaml
 
-from .compare import unified_diff
-from .errors import MantisRenderError
+from .compare import compare_files, unified_diff
+from .errors import MantisRenderError, Problem
 from .layout import DEFAULT_OUTPUT
+from .output import read_environment
 from .project import Project, RenderedEnvironment
 from .render import EXTERNAL_SECRET
 from .schema import settings
@@ -49,6 +50,11 @@ class EnvironmentChanges:
     file_diffs: list[str] = field(default_factory=list)  # masked: a template-only change
     problems: dict[str, list[str]] = field(default_factory=dict)  # "base"/"head" -> lines
     stale: list[str] = field(default_factory=list)  # committed files at head not current
+    findings_introduced: list[str] = field(default_factory=list)  # policy, as at head
+    findings_fixed: list[str] = field(default_factory=list)  # policy, as at base
+    errors_introduced: bool = False  # an error-level policy finding is among the introduced
+    waivers_added: list[str] = field(default_factory=list)  # "rule: reason"
+    waivers_removed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -84,18 +90,28 @@ def _environment_changes(
 ) -> EnvironmentChanges:
     before, before_problems = _build(base, name)
     after, after_problems = _build(head, name)
+    # What keeps a side from building, but policy findings: those are compared below.
     problems = {
-        side: lines
-        for side, lines in (("base", before_problems), ("head", after_problems))
-        if lines
+        side: [str(p) for p in found if not p.rule]
+        for side, found in (("base", before_problems), ("head", after_problems))
+        if any(not p.rule for p in found)
     }
     exists = (name in base.profiles.environments(), name in head.profiles.environments())
     status = {(False, True): "added", (True, False): "removed"}.get(exists, "changed")
     result = EnvironmentChanges(name, status, problems=problems)  # type: ignore[arg-type]
     if exists[1]:
-        result.stale = _stale(head, name)
-    if before is None and after is None:
-        return result
+        result.stale = _stale(head, name, after)
+    old_findings = _findings(before, before_problems)
+    new_findings = _findings(after, after_problems)
+    introduced = [p for key, p in new_findings.items() if key not in old_findings]
+    result.findings_introduced = [str(p) for p in introduced]
+    result.findings_fixed = [str(p) for key, p in old_findings.items() if key not in new_findings]
+    result.errors_introduced = any(p.severity == "error" for p in introduced)
+    old_waivers, new_waivers = _waivers(base, name), _waivers(head, name)
+    result.waivers_added = [w for w in new_waivers if w not in old_waivers]
+    result.waivers_removed = [w for w in old_waivers if w not in new_waivers]
+    if (exists[0] and before is None) or (exists[1] and after is None):
+        return result  # a side that does not build: its findings say why; no variables compared
     result.tier = (
         before.profile.data["tier"] if before else None,
         after.profile.data["tier"] if after else None,
@@ -117,19 +133,46 @@ def _environment_changes(
         prefix = f"{DEFAULT_OUTPUT}/{name}/"
         result.file_diffs = unified_diff(new_files, old_files, prefix, secret_names)
     if status == "changed" and not (
-        result.variables or result.file_diffs or result.tier[0] != result.tier[1] or problems
+        result.variables
+        or result.file_diffs
+        or result.tier[0] != result.tier[1]
+        or problems
+        or result.findings_introduced
+        or result.findings_fixed
+        or result.waivers_added
+        or result.waivers_removed
     ):
         result.status = "unchanged"
     return result
 
 
-def _build(project: Project, name: str) -> tuple[RenderedEnvironment | None, list[str]]:
+def _build(project: Project, name: str) -> tuple[RenderedEnvironment | None, list[Problem]]:
     if name not in project.profiles.environments():
         return None, []
     try:
         return project.build(name, verify=False), []
     except MantisRenderError as error:
-        return None, [str(problem) for problem in error.problems]
+        return None, list(error.problems)
+
+
+def _findings(
+    environment: RenderedEnvironment | None, problems: list[Problem]
+) -> dict[tuple[str, str, str], Problem]:
+    """Policy findings by (rule, key, message): what fails a build, and what only warns."""
+    found = [p for p in problems if p.rule]
+    if environment is not None:
+        found += environment.policy.problems
+    return {(p.rule, p.key, p.message): p for p in found}
+
+
+def _waivers(project: Project, name: str) -> list[str]:
+    if name not in project.profiles.environments():
+        return []
+    try:
+        waivers = project.profiles.load(name).data.get("waivers") or []
+    except MantisRenderError:
+        return []
+    return [f"{w.get('rule')}: {w.get('reason')}" for w in waivers if isinstance(w, dict)]
 
 
 def _committable(environment: RenderedEnvironment | None) -> dict[str, str]:
@@ -138,14 +181,13 @@ def _committable(environment: RenderedEnvironment | None) -> dict[str, str]:
     return {path: text for path, text in environment.files.items() if path != ".env"}
 
 
-def _stale(project: Project, name: str) -> list[str]:
+def _stale(project: Project, name: str, rendered: RenderedEnvironment | None) -> list[str]:
     """The committed files of ``name`` at this side that are not what it renders."""
-    try:
-        statuses = project.check(name, project.root / DEFAULT_OUTPUT)
-    except MantisRenderError:
+    if rendered is None:
         return []
-    root = str(project.root)
-    return [f"{status.path.removeprefix(root + '/')}: {status.status}" for status in statuses]
+    on_disk = read_environment(project.root / DEFAULT_OUTPUT, name)
+    statuses = compare_files(_committable(rendered), on_disk, f"{DEFAULT_OUTPUT}/{name}/")
+    return [f"{status.path}: {status.status}" for status in statuses]
 
 
 def _variable_changes(

@@ -180,6 +180,10 @@ class ChangesTextReporter:
             lines.append(_heading(environment))
             for side, problems in environment.problems.items():
                 lines += [f"  invalid at {side}: {problem}" for problem in problems]
+            lines += [f"  policy, new: {finding}" for finding in environment.findings_introduced]
+            lines += [f"  policy, fixed: {finding}" for finding in environment.findings_fixed]
+            lines += [f"  waiver added: {waiver}" for waiver in environment.waivers_added]
+            lines += [f"  waiver removed: {waiver}" for waiver in environment.waivers_removed]
             lines += [f"  {_change_line(c)}" for c in environment.variables if c not in shared_keys]
             if any(c in shared_keys for c in environment.variables):
                 lines.append("  (and the changes shared with other environments, above)")
@@ -227,6 +231,10 @@ class ChangesMarkdownReporter:
             ]
             for side, problems in environment.problems.items():
                 out += [f"- invalid at {side}: `{problem}`" for problem in problems]
+            out += [f"- policy, new: `{finding}`" for finding in environment.findings_introduced]
+            out += [f"- policy, fixed: `{finding}`" for finding in environment.findings_fixed]
+            out += [f"- waiver added: {waiver}" for waiver in environment.waivers_added]
+            out += [f"- waiver removed: {waiver}" for waiver in environment.waivers_removed]
             out += [f"- `{_change_line(c)}`" for c in environment.variables]
             out += [f"- {effect}" for effect in _effects(environment)]
             if environment.file_diffs:

@@ -276,3 +276,40 @@ def test_no_secret_value_appears_in_any_format(
         )
         assert result.exit_code == 0, result.output
         assert before not in result.output and after not in result.output
+
+
+def test_policy_findings_introduced_and_waivers_added_are_reported(
+    repository: Path, run: Run
+) -> None:
+    text = edit(repository, "profiles/staging.yaml", "security:\n", "security:\n  tls: false\n")
+    production = (repository / "profiles/production.yaml").read_text() + (
+        "waivers:\n  - rule: production-replicas\n    reason: single-node pilot until March\n"
+    )
+    (repository / "profiles/production.yaml").write_text(production)
+
+    result = run("changes", "--base", "HEAD", "staging", "production")
+    gated = run("changes", "--base", "HEAD", "--fail-on", "policy")
+
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert (
+        f"  policy, new: profiles/staging.yaml:{line_of(text, 'tls: false')}: security.tls: "
+        "must be true in staging [staging-tls]"
+    ) in lines
+    assert "  waiver added: production-replicas: single-node pilot until March" in lines
+    assert gated.exit_code == 1
+
+
+def test_a_policy_error_fixed_is_reported_and_does_not_fail_the_gate(
+    repository: Path, run: Run
+) -> None:
+    path = repository / "profiles/staging.yaml"
+    original = path.read_text()
+    edit(repository, "profiles/staging.yaml", "security:\n", "security:\n  tls: false\n")
+    commit(repository, run, "tls off")
+    path.write_text(original)
+
+    result = run("changes", "--base", "HEAD", "--fail-on", "policy", "staging")
+
+    assert result.exit_code == 0
+    assert any(line.startswith("  policy, fixed: ") for line in result.stdout.splitlines())

@@ -116,7 +116,9 @@ def test_benchmark_smoke_run(tmp_path: Path) -> None:
         check=True,
     )
     lines = result.stdout.splitlines()
-    assert lines[1].startswith("| services | render --all | validate |   check | peak memory |")
+    assert lines[1].startswith(
+        "| services | render --all | validate |   check | changes | peak memory |"
+    )
     assert lines[3].startswith("|       10 |")
     assert lines[5].startswith("| target ")
     targets = [line.split("|")[1].strip() for line in lines[7:10]]

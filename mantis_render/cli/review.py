@@ -185,6 +185,12 @@ def explain(root: Path, environment: str, variable: str, output_format: str) -> 
     show_default=True,
     help="For people, for a pull-request comment (markdown), or for bots (json).",
 )
+@click.option(
+    "--fail-on",
+    type=click.Choice(["policy"]),
+    default=None,
+    help="Exit 1 when the change introduces an error-level policy finding (to gate on it).",
+)
 @click.pass_obj
 def changes(
     root: Path,
@@ -192,12 +198,13 @@ def changes(
     base_revision: str | None,
     head_revision: str | None,
     output_format: str,
+    fail_on: str | None,
 ) -> None:
     """What a change does to every environment, between two git revisions: variables added,
     changed and removed (secrets by reference only), what rolls, template-only diffs.
 
     Reads both revisions from git objects; touches nothing and contacts no secret store.
-    Exit 0 whatever changed (a report).
+    Exit 0 whatever changed (a report), unless --fail-on policy finds a new policy error.
     """
     from contextlib import ExitStack
 
@@ -223,3 +230,4 @@ def changes(
         click.echo(str(error), err=True)
         raise SystemExit(1) from None
     click.echo(CHANGES_REPORTERS[output_format].changes(result), nl=False)
+    exit_invalid_if(fail_on == "policy" and any(e.errors_introduced for e in result.environments))
