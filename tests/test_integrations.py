@@ -225,17 +225,18 @@ def test_ci_workflow_writes_the_review_of_a_pull_request_to_the_job_summary(
     profile = checkout / "profiles/_base.yaml"
     profile.write_text(profile.read_text().replace("  port: 6379\n", "  port: 6380\n", 1))
     git("commit", "-qam", "redis on 6380")
-    [step] = [s for s in workflow_steps() if "changes" in s["run"]]
+    [step] = [s for s in workflow_steps() if s["name"].endswith("in the job summary")]
     summary = tmp_path / "summary.md"
     command = step["run"].replace("${{ github.base_ref }}", "main")
     result = subprocess.run(
         ["bash", "-e", "-c", command],
         cwd=checkout,
-        env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
+        env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary), "RUNNER_TEMP": str(tmp_path)},
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stderr
     text = summary.read_text()
+    assert (tmp_path / "review.md").read_text() == text  # what the comment step posts
     assert text.startswith("### mantis-render: changes from `origin/main` to `HEAD`\n")
     assert "- development, production, staging: `~ REDIS_PORT: 6379 -> 6380" in text
