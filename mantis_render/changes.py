@@ -14,9 +14,10 @@ from typing import Literal
 import yaml
 
 from .compare import compare_files, unified_diff
-from .errors import MantisRenderError, Problem
+from .errors import MantisRenderError, Problem, UnknownEnvironmentError, quoted
 from .layout import DEFAULT_OUTPUT
 from .output import read_environment
+from .profiles import ENVIRONMENT_NAME
 from .project import Project, RenderedEnvironment
 from .render import EXTERNAL_SECRET
 from .schema import settings
@@ -77,9 +78,13 @@ def review(
     base: Project, head: Project, names: Iterable[str], base_label: str, head_label: str
 ) -> Review:
     """The changes from ``base`` to ``head`` for ``names`` (all of both sides when empty)."""
-    chosen = list(names) or sorted(
-        set(base.profiles.environments()) | set(head.profiles.environments())
-    )
+    known = sorted(set(base.profiles.environments()) | set(head.profiles.environments()))
+    for name in names:
+        if not ENVIRONMENT_NAME.fullmatch(name) or name not in known:
+            raise UnknownEnvironmentError(
+                f"no environment {quoted(name)} at either revision (known: {', '.join(known)})"
+            )
+    chosen = list(dict.fromkeys(names)) or known
     secret_names = [setting.env for setting in settings() if setting.secret_kind]
     environments = [_environment_changes(base, head, name, secret_names) for name in chosen]
     return Review(base_label, head_label, environments)

@@ -150,6 +150,20 @@ def _effects(environment: EnvironmentChanges) -> list[str]:
     return effects
 
 
+def _findings(environment: EnvironmentChanges) -> list[tuple[str, str]]:
+    """(label, text) of what keeps a side from building, policy findings and waivers."""
+    notes = [
+        (f"invalid at {side}", problem)
+        for side, problems in environment.problems.items()
+        for problem in problems
+    ]
+    notes += [("policy, new", finding) for finding in environment.findings_introduced]
+    notes += [("policy, fixed", finding) for finding in environment.findings_fixed]
+    notes += [("waiver added", waiver) for waiver in environment.waivers_added]
+    notes += [("waiver removed", waiver) for waiver in environment.waivers_removed]
+    return notes
+
+
 def _heading(environment: EnvironmentChanges) -> str:
     before, after = environment.tier
     if environment.status == "added":
@@ -178,12 +192,7 @@ class ChangesTextReporter:
             lines.append(f"{', '.join(names)}: {_change_line(change)}")
         for environment in review.environments:
             lines.append(_heading(environment))
-            for side, problems in environment.problems.items():
-                lines += [f"  invalid at {side}: {problem}" for problem in problems]
-            lines += [f"  policy, new: {finding}" for finding in environment.findings_introduced]
-            lines += [f"  policy, fixed: {finding}" for finding in environment.findings_fixed]
-            lines += [f"  waiver added: {waiver}" for waiver in environment.waivers_added]
-            lines += [f"  waiver removed: {waiver}" for waiver in environment.waivers_removed]
+            lines += [f"  {label}: {text}" for label, text in _findings(environment)]
             lines += [f"  {_change_line(c)}" for c in environment.variables if c not in shared_keys]
             if any(c in shared_keys for c in environment.variables):
                 lines.append("  (and the changes shared with other environments, above)")
@@ -229,12 +238,7 @@ class ChangesMarkdownReporter:
                 f"<details><summary><b>{environment.name}</b>: {environment.status}</summary>",
                 "",
             ]
-            for side, problems in environment.problems.items():
-                out += [f"- invalid at {side}: `{problem}`" for problem in problems]
-            out += [f"- policy, new: `{finding}`" for finding in environment.findings_introduced]
-            out += [f"- policy, fixed: `{finding}`" for finding in environment.findings_fixed]
-            out += [f"- waiver added: {waiver}" for waiver in environment.waivers_added]
-            out += [f"- waiver removed: {waiver}" for waiver in environment.waivers_removed]
+            out += [f"- {label}: `{text}`" for label, text in _findings(environment)]
             out += [f"- `{_change_line(c)}`" for c in environment.variables]
             out += [f"- {effect}" for effect in _effects(environment)]
             if environment.file_diffs:

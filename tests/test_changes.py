@@ -313,3 +313,13 @@ def test_a_policy_error_fixed_is_reported_and_does_not_fail_the_gate(
 
     assert result.exit_code == 0
     assert any(line.startswith("  policy, fixed: ") for line in result.stdout.splitlines())
+
+
+@pytest.mark.parametrize("name", ["nosuch", "../x"])
+def test_an_environment_at_neither_revision_is_a_usage_error(run: Run, name: str) -> None:
+    result = run("changes", "--base", "HEAD", name)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for ENV: no environment '{name}' at either revision "
+        "(known: development, production, staging)"
+    )

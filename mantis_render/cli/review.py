@@ -209,6 +209,7 @@ def changes(
     from contextlib import ExitStack
 
     from ..changes import review
+    from ..errors import UnknownEnvironmentError
     from ..report import CHANGES_REPORTERS
     from ..revision import RevisionError, default_base, project_at, resolve
 
@@ -224,6 +225,8 @@ def changes(
                 head_label = str(head_revision)
             base_label = base_revision or base_commit[:12]
             result = review(base, head, environments, base_label, head_label)
+    except UnknownEnvironmentError as error:
+        raise click.BadParameter(str(error), param_hint="ENV") from None
     except RevisionError as error:
         if error.usage:
             raise click.UsageError(str(error)) from None
