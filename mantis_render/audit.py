@@ -1,22 +1,22 @@
-"""Secret rotation audit: each Vault secret's age against the guide's rotation periods."""
+"""Secret rotation audit: each stored secret's age against the guide's rotation periods."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from .errors import Problem
 from .profiles import Profile
-from .secrets import SecretUnavailable, VaultReader, VaultReference
+from .resolution import reference_problem
+from .secrets import SecretUnavailable, StoreNotConfigured, StoreReference
+from .stores import Stores
 from .variables import Variable
-from .yaml_source import format_key_path
 
 # The guide: database passwords and API keys every 90 days, JWT secrets every 180 days.
 ROTATION_DAYS = {"database-password": 90, "api-key": 90, "admin-password": 90, "jwt-secret": 180}
 
-Status = Literal["ok", "overdue", "not in Vault"]
+Status = Literal["ok", "overdue", "not in a store"]
 
 
 @dataclass(frozen=True)
@@ -30,43 +30,37 @@ class SecretAge:
 
 
 def audit_rotation(
-    profile: Profile, variables: list[Variable], vault: VaultReader, as_of: datetime
+    profile: Profile, variables: list[Variable], stores: Stores, as_of: datetime
 ) -> tuple[list[SecretAge], list[Problem]]:
-    """The age of every secret of the environment, and the secrets whose metadata is unreadable."""
+    """The age of every secret of the environment, and the secrets whose age is unreadable."""
     ages, problems = [], []
+    not_configured: dict[str, str] = {}
     for variable in variables:
-        if not variable.secret_kind:
+        if variable.secret_kind not in ROTATION_DAYS:
             continue
         limit = ROTATION_DAYS[variable.secret_kind]
         reference = variable.reference
-        if not isinstance(reference, VaultReference):
+        if not isinstance(reference, StoreReference):
             where = str(reference) if reference else "literal"
             ages.append(
-                SecretAge(variable.name, where, variable.secret_kind, None, limit, "not in Vault")
+                SecretAge(variable.name, where, variable.secret_kind, None, limit, "not in a store")
             )
             continue
         try:
-            changed = _last_written(vault.metadata(reference.path))
+            changed = stores.get(reference.store).last_changed(reference)
+        except StoreNotConfigured as error:
+            not_configured[reference.store] = str(error)
+            continue
         except SecretUnavailable as error:
-            assert variable.path is not None
-            location = profile.locations[variable.path]
-            message = f"{variable.name} ({reference}): {error}"
-            problems.append(
-                Problem(location.file, location.line, format_key_path(variable.path), message)
-            )
+            problems.append(reference_problem(profile, variable, str(error)))
             continue
         age = (as_of - changed).days
         status: Status = "overdue" if age > limit else "ok"
         ages.append(
             SecretAge(variable.name, str(reference), variable.secret_kind, age, limit, status)
         )
+    # Said once for each store, at the environment's file: not once for each of its secrets.
+    problems[:0] = [
+        Problem(profile.file, 0, "", f"audit: {why}") for why in not_configured.values()
+    ]
     return ages, problems
-
-
-def _last_written(metadata: dict[str, object]) -> datetime:
-    """When the current version was written (Vault gives nanoseconds; Python takes microseconds)."""
-    versions = metadata["versions"]
-    assert isinstance(versions, dict)
-    created = versions[str(metadata["current_version"])]["created_time"]
-    trimmed = re.sub(r"(\.\d{6})\d+", r"\1", created).replace("Z", "+00:00")
-    return datetime.fromisoformat(trimmed)

@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import quoted
 from .profiles import Layer, Profile
-from .secrets import EnvReference, FileReference, VaultReference, parse_reference
+from .secrets import EnvReference, FileReference, StoreReference, parse_reference
 from .stack import container_values
 from .variables import Variable, environment_variables, value_at
 from .yaml_source import format_key_path
@@ -166,8 +166,8 @@ def _sentinel(value: Any) -> Any:
         return [f"{SENTINEL_TEXT}:1"]
     if isinstance(value, dict):
         reference = parse_reference(value)
-        if isinstance(reference, VaultReference):
-            return {"vault": f"{SENTINEL_TEXT}/path", "key": "key"}
+        if isinstance(reference, StoreReference):
+            return {reference.store: f"{SENTINEL_TEXT}-name", "key": "key"}
         if isinstance(reference, EnvReference):
             return {"env": "MANTIS_RENDER_SENTINEL"}
         assert isinstance(reference, FileReference)

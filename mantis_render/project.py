@@ -16,7 +16,6 @@ from .profiles import Profile, ProfileSet
 from .render import PRIVATE_OUTPUTS, TEMPLATES, Renderer, outputs_for
 from .resolution import resolve_secrets
 from .schema import TIERS, settings, validate_profile
-from .secrets import VaultNotConfigured, VaultReader, VaultSettings
 from .variables import Variable, environment_variables, secret_variables
 from .verify import COMPOSE_BASE, verify_rendered
 
@@ -24,8 +23,6 @@ if TYPE_CHECKING:  # imported by the commands that use them: render needs none o
     from .audit import SecretAge
     from .compare import FileStatus
     from .explain import Explanation
-
-VAULT_HELP = "set VAULT_ADDR, and VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID"
 
 
 @dataclass(frozen=True)
@@ -76,14 +73,13 @@ class Project:
         """
         unresolved = self._unresolved_environment(name)
         profile, variables = unresolved.profile, unresolved.variables
-        notes = []
+        notes: list[str] = []
         if environ is not None:
             resolution = resolve_secrets(profile, variables, environ, self.root)
             if resolution.problems:
                 raise SecretError(resolution.problems)
             variables = resolution.variables
-            if resolution.vault_not_configured:
-                notes.append(f".env not written: its Vault references need Vault ({VAULT_HELP})")
+            notes.extend(f".env not written: {why}" for why in resolution.not_configured.values())
         elif any(variable.value is None for variable in variables):
             notes.append(".env not written: secrets were not resolved (--no-resolve)")
         policy = check_policy(
@@ -141,17 +137,14 @@ class Project:
     def audit(
         self, name: str, environ: Mapping[str, str], as_of: datetime
     ) -> tuple[list[SecretAge], list[Problem]]:
-        """The rotation audit of an environment's secrets, read from Vault metadata."""
+        """The rotation audit of an environment's secrets, from each store's metadata."""
         from .audit import audit_rotation
+        from .stores import Stores
 
         profile = self.load_valid(name)
-        try:
-            settings = VaultSettings.from_environment(
-                environ, profile.data["secrets"]["vault_mount"]
-            )
-        except VaultNotConfigured:
-            return [], [Problem(profile.file, 0, "", f"the audit reads Vault: {VAULT_HELP}")]
-        return audit_rotation(profile, environment_variables(profile), VaultReader(settings), as_of)
+        return audit_rotation(
+            profile, environment_variables(profile), Stores(profile, environ), as_of
+        )
 
     def committable(self, name: str) -> dict[str, str]:
         """The files of ``name`` that are committed (no .env), rendered without any secret store.

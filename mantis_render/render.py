@@ -21,6 +21,7 @@ from .filters import (
     quote_yaml,
 )
 from .profiles import Profile
+from .secrets import STORE_KINDS
 from .variables import Source, Variable
 from .yaml_source import format_key_path
 
@@ -42,15 +43,16 @@ ENV_TEMPLATE = "dotenv.template.j2"
 
 
 def outputs_for(variables: list[Variable], with_dotenv: bool) -> list[str]:
-    """The files an environment renders to: Kubernetes gets an ExternalSecret for Vault
+    """The files an environment renders to: Kubernetes gets an ExternalSecret for store
     references and a plain Secret for literal secrets; .env only once every secret is resolved.
     """
     sources = {variable.source for variable in variables}
+    stored = not sources.isdisjoint(STORE_KINDS)
     return [
         output
         for output in TEMPLATES
         if (output != DOTENV or with_dotenv)
-        and (output != EXTERNAL_SECRET or "vault" in sources)
+        and (output != EXTERNAL_SECRET or stored)
         and (output != LITERAL_SECRET or "literal" in sources)
     ]
 
@@ -192,6 +194,7 @@ def _context(profile: Profile, variables: list[Variable], outputs: list[str]) ->
     by_source: dict[str, list[Variable]] = {source: [] for source in get_args(Source)}
     for variable in variables:
         by_source[variable.source].append(variable)
+    stored = [variable for variable in variables if variable.source in STORE_KINDS]
     return {
         "environment": profile.name,
         "namespace": f"mantis-{profile.name}",
@@ -199,6 +202,10 @@ def _context(profile: Profile, variables: list[Variable], outputs: list[str]) ->
         "profile": profile.data,
         "variables": variables,
         "variables_by_source": by_source,
+        # The ExternalSecret reads from the first of these stores by default, from the others
+        # through each entry's own store reference.
+        "store_variables": stored,
+        "default_store": next((kind for kind in STORE_KINDS if by_source[kind]), None),
         "kubernetes_files": [
             output.removeprefix("k8s/") for output in outputs if output.startswith("k8s/")
         ],

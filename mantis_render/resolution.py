@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Problem
@@ -13,13 +13,12 @@ from .secrets import (
     EnvReference,
     FileReference,
     SecretUnavailable,
-    VaultNotConfigured,
-    VaultReader,
-    VaultReference,
-    VaultSettings,
+    StoreNotConfigured,
+    StoreReference,
     read_env,
     read_file,
 )
+from .stores import Stores
 from .variables import Variable
 from .yaml_source import format_key_path
 
@@ -28,13 +27,14 @@ from .yaml_source import format_key_path
 class Resolution:
     """Variables with every reference that could be resolved filled in.
 
-    ``vault_not_configured`` is set when Vault references were left unresolved because VAULT_ADDR
-    is not set: not an error, since the committable output needs no secret value.
+    ``not_configured`` says, for each store this machine has no way to reach (VAULT_ADDR not
+    set, no AWS credentials, a store External Secrets alone reads), why its references were left
+    unresolved: not an error, since the committable output needs no secret value.
     """
 
     variables: list[Variable]
     problems: list[Problem]
-    vault_not_configured: bool = False
+    not_configured: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -45,36 +45,32 @@ def resolve_secrets(
     profile: Profile, variables: list[Variable], environ: Mapping[str, str], root: Path
 ) -> Resolution:
     """Fetch every referenced secret; never raises for an unavailable one, reports it instead."""
-    needs_vault = any(isinstance(variable.reference, VaultReference) for variable in variables)
-    vault: VaultReader | None = None
-    vault_not_configured = False
-    if needs_vault:
-        try:
-            vault = VaultReader(
-                VaultSettings.from_environment(environ, profile.data["secrets"]["vault_mount"])
-            )
-        except VaultNotConfigured:
-            vault_not_configured = True
-    resolved, problems = [], []
+    stores = Stores(profile, environ)
+    resolved, problems, not_configured = [], [], {}
     for variable in variables:
         reference = variable.reference
         try:
-            if isinstance(reference, VaultReference) and vault is not None:
-                value: str | None = vault.read(reference)
+            if isinstance(reference, StoreReference):
+                value: str | None = stores.get(reference.store).read(reference)
             elif isinstance(reference, EnvReference):
                 value = read_env(reference, environ)
             elif isinstance(reference, FileReference):
                 value = read_file(reference, root)
             else:
                 value = variable.value
+        except StoreNotConfigured as error:
+            assert isinstance(reference, StoreReference)
+            not_configured[reference.store] = str(error)
+            value = None
         except SecretUnavailable as error:
-            problems.append(_problem(profile, variable, str(error)))
+            problems.append(reference_problem(profile, variable, str(error)))
             value = None
         resolved.append(dataclasses.replace(variable, value=value))
-    return Resolution(resolved, problems, vault_not_configured)
+    return Resolution(resolved, problems, not_configured)
 
 
-def _problem(profile: Profile, variable: Variable, message: str) -> Problem:
+def reference_problem(profile: Profile, variable: Variable, message: str) -> Problem:
+    """A problem at the variable's setting, naming the variable and its reference."""
     assert variable.path is not None  # only schema settings hold references
     location = profile.locations[variable.path]
     return Problem(

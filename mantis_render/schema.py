@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from .errors import Problem, first_problems
 from .precheck import TypeDefinition, compile_rules, vouches
 from .profiles import Location, Profile
-from .secrets import VAULT_PATH, reference_problem
+from .secrets import STORE_KINDS, VAULT_PATH, reference_problem
 from .yaml_source import KeyPath, format_key_path
 
 # The kind of environment sets which policy rules apply (see mantis_render.policy).
@@ -134,6 +134,30 @@ def _database(prefix: str, product: str, database_kind: str, service: str) -> di
     )
 
 
+def _store(kind: str) -> dict[str, Any]:
+    """A secret store: the External Secrets store that serves it in Kubernetes (and Vault's
+    KV v2 mount). References of its kind are read from it."""
+    fields: dict[str, Any] = {}
+    if kind == "vault":
+        fields["mount"] = _plain(
+            "string", "Vault KV v2 mount (the secret store's path)", regex=VAULT_PATH.pattern
+        )
+    fields["external_secrets"] = _section(
+        "The External Secrets store that reads it",
+        {
+            "kind": _plain(
+                "string",
+                "Kind of the External Secrets store",
+                allowed=["ClusterSecretStore", "SecretStore"],
+            ),
+            "name": _plain("string", "Name of the External Secrets store", regex=KUBERNETES_NAME),
+        },
+    )
+    store = _section(STORE_KINDS[kind].product, fields)
+    store["required"] = False
+    return store
+
+
 SERVICE_NAME = r"[a-z][a-z0-9_]{0,40}"
 SERVICE_VARIABLE = r"[A-Z][A-Z0-9_]{0,60}"
 # The keys rules give no type: yaml_source keeps every key as text (`1:` is the key "1"), and a
@@ -177,19 +201,14 @@ PROFILE_SCHEMA: dict[str, Any] = {
     "secrets": _section(
         "Where secret references point",
         {
-            "vault_mount": _plain(
-                "string", "Vault KV v2 mount (the secret store's path)", regex=VAULT_PATH.pattern
-            ),
-            "store_kind": _plain(
-                "string",
-                "Kind of the External Secrets store",
-                allowed=["ClusterSecretStore", "SecretStore"],
-            ),
-            "store_name": _plain(
-                "string", "Name of the External Secrets store", regex=KUBERNETES_NAME
+            "stores": _section(
+                "The secret stores that references read from, by kind (each one optional)",
+                {kind: _store(kind) for kind in STORE_KINDS},
             ),
             "refresh_interval": _plain(
-                "string", "How often External Secrets re-reads Vault (like 1h)", regex=GO_DURATION
+                "string",
+                "How often External Secrets re-reads the stores (like 1h)",
+                regex=GO_DURATION,
             ),
         },
     ),
@@ -404,6 +423,43 @@ def duplicate_variables(profile: Profile) -> list[Problem]:
     return problems
 
 
+def unconfigured_stores(profile: Profile) -> list[Problem]:
+    """References to a kind of store that secrets.stores does not configure."""
+    stores = profile.data["secrets"]["stores"]
+    problems = []
+    for path in secret_paths():
+        value = value_at_path(profile.data, path)
+        kind = next(
+            (kind for kind in STORE_KINDS if isinstance(value, dict) and kind in value), None
+        )
+        if kind and kind not in stores:
+            location = profile.locations.get(path) or Location(profile.file, 1)
+            message = (
+                f"reads from {STORE_KINDS[kind].product}, but secrets.stores has no '{kind}' "
+                "store (configure it once in _base.yaml: its External Secrets store)"
+            )
+            problems.append(Problem(location.file, location.line, format_key_path(path), message))
+    return problems
+
+
+def secret_paths() -> list[KeyPath]:
+    """Where the schema's secrets are (a service's variables are never secret)."""
+    return [setting.path for setting in settings() if setting.secret_kind]
+
+
+def value_at_path(data: Any, path: KeyPath) -> Any:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _across_settings(profile: Profile) -> list[Problem]:
+    """What no single setting's rules can see: clashing variables, stores not configured."""
+    return duplicate_variables(profile) + unconfigured_stores(profile)
+
+
 class _FiniteNumberType(type):
     def __instancecheck__(cls, value: Any) -> bool:
         return isinstance(value, int | float) and math.isfinite(value)
@@ -447,13 +503,13 @@ def validate_profile(profile: Profile) -> list[Problem]:
     # would build an error object (and more) for each, and a file may hold a million of them.
     unknown = list(_unknown_keys(profile.data, _ROOT_RULES, ()))
     if not unknown and vouches(_PROFILE_PREDICATE, profile.data):
-        return duplicate_variables(profile)
+        return _across_settings(profile)
     from .schema_problems import cerberus_problems
 
     data = _without(profile.data, unknown) if unknown else profile.data
     errors = cerberus_problems(profile, data)
     if not errors and not unknown:
-        return duplicate_variables(profile)
+        return _across_settings(profile)
     found = (_unknown_key_problem(path, profile) for path in unknown)
     problems = first_problems([*errors, *found])
     # Suggestions only for the problems shown: difflib is slow, and a typo has few siblings.
@@ -496,10 +552,20 @@ def _without(data: Any, paths: list[KeyPath]) -> Any:
     return copied[()]
 
 
+# Settings of earlier versions, and where they are now.
+_MOVED = {
+    ("secrets", "vault_mount"): "secrets.stores.vault.mount",
+    ("secrets", "store_kind"): "secrets.stores.vault.external_secrets.kind",
+    ("secrets", "store_name"): "secrets.stores.vault.external_secrets.name",
+}
+
+
 def _unknown_key_problem(path: KeyPath, profile: Profile) -> Problem:
     location = profile.locations.get(path) or where_to_add(profile, path)
     message = "unknown key"
-    if path[-1] == "<<":
+    if path in _MOVED:
+        message = f"unknown key; it moved to {_MOVED[path]}"
+    elif path[-1] == "<<":
         message = (
             "YAML 1.2 has no merge key '<<'; share settings with extends: in a profile, or "
             "repeat the keys (an alias *name can stand for a whole value)"

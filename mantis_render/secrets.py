@@ -3,6 +3,9 @@
 A secret setting holds a literal (development only) or a reference:
 
     password: {vault: mantis/staging/postgres, key: password}   # Vault KV v2, under the mount
+    password: {aws: mantis/staging/postgres, key: password}     # AWS Secrets Manager (JSON field)
+    password: {azure: mantis-staging-postgres}                  # Azure Key Vault (Kubernetes only)
+    password: {kubernetes: mantis-postgres, key: password}      # a Kubernetes Secret (idem)
     password: {env: MANTIS_POSTGRES_PASSWORD}                    # an environment variable
     password: {file: secrets/postgres-password}                  # a file (relative to the project)
 
@@ -15,23 +18,97 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 VAULT_PATH = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*")
 VAULT_KEY = re.compile(r"[A-Za-z0-9_.-]+")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-REFERENCE_FORMS = "{vault: PATH, key: KEY}, {env: NAME} or {file: PATH}"
-REFERENCE_KEYS = ("vault", "key", "env", "file")
 
 
 @dataclass(frozen=True)
-class VaultReference:
-    path: str
+class StoreKind:
+    """How a reference to one kind of secret store is written, and what it may name."""
+
+    kind: str
+    product: str
+    form: str
+    example: str
+    name: re.Pattern[str]
+    name_hint: str
+    # "required", "optional" (AWS: a JSON field, or the whole secret string) or "none".
     key: str
+    key_pattern: re.Pattern[str] = VAULT_KEY
+    key_hint: str = "a field name, like password"
+
+
+# The stores External Secrets reads from that the guide names, in the order the outputs list them.
+STORE_KINDS: dict[str, StoreKind] = {
+    store.kind: store
+    for store in (
+        StoreKind(
+            "vault",
+            "HashiCorp Vault",
+            "{vault: PATH, key: KEY}",
+            "{vault: mantis/staging/postgres, key: password}",
+            VAULT_PATH,
+            "a path inside the KV mount, like mantis/staging/postgres",
+            "required",
+        ),
+        StoreKind(
+            "aws",
+            "AWS Secrets Manager",
+            "{aws: NAME[, key: FIELD]}",
+            "{aws: mantis/staging/postgres, key: password}",
+            # Secret names: letters, digits and /_+=.@- (AWS); at most 512 characters.
+            re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}"),
+            "a secret name, like mantis/staging/postgres",
+            "optional",
+            # External Secrets reads a field through a gjson path, where '.' nests: none here.
+            re.compile(r"[A-Za-z0-9_-]+"),
+            "a JSON field name of letters, digits, _ and -, like password",
+        ),
+        StoreKind(
+            "azure",
+            "Azure Key Vault",
+            "{azure: NAME}",
+            "{azure: mantis-staging-postgres-password}",
+            # Key Vault secret names: letters, digits and dashes, at most 127 characters.
+            re.compile(r"[0-9A-Za-z-]{1,127}"),
+            "a Key Vault secret name of letters, digits and dashes",
+            "none",
+        ),
+        StoreKind(
+            "kubernetes",
+            "Kubernetes Secrets",
+            "{kubernetes: NAME, key: KEY}",
+            "{kubernetes: mantis-postgres, key: password}",
+            re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?"),
+            "a Secret name, like mantis-postgres",
+            "required",
+            re.compile(r"[-._a-zA-Z0-9]{1,253}"),
+            "a key of the Secret, like password",
+        ),
+    )
+}
+LOCAL_KINDS = ("env", "file")
+REFERENCE_FORMS = (
+    ", ".join(store.form for store in STORE_KINDS.values()) + ", {env: NAME} or {file: PATH}"
+)
+REFERENCE_KEYS = (*STORE_KINDS, "key", *LOCAL_KINDS)
+
+
+@dataclass(frozen=True)
+class StoreReference:
+    """A secret in a store: a Vault path, an AWS secret name, ...; ``key`` the field in it."""
+
+    store: str
+    path: str
+    key: str | None = None
 
     def __str__(self) -> str:
-        return f"vault:{self.path}#{self.key}"
+        return f"{self.store}:{self.path}" + (f"#{self.key}" if self.key else "")
 
 
 @dataclass(frozen=True)
@@ -50,7 +127,7 @@ class FileReference:
         return f"file:{self.path}"
 
 
-SecretReference = VaultReference | EnvReference | FileReference
+SecretReference = StoreReference | EnvReference | FileReference
 
 
 def reference_problem(value: Mapping[str, Any]) -> str | None:
@@ -60,44 +137,61 @@ def reference_problem(value: Mapping[str, Any]) -> str | None:
         close = difflib.get_close_matches(str(unknown[0]), REFERENCE_KEYS, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f"; a reference is {REFERENCE_FORMS}"
         return f"unknown key '{unknown[0]}' in a secret reference{hint}"
-    kinds = [kind for kind in ("vault", "env", "file") if kind in value]
+    kinds = [kind for kind in (*STORE_KINDS, *LOCAL_KINDS) if kind in value]
     if len(kinds) != 1:
         return f"a secret reference is exactly one of {REFERENCE_FORMS}"
     kind = kinds[0]
     target = value[kind]
     if not isinstance(target, str) or not target:
         return f"'{kind}' must be a non-empty text"
-    if kind == "vault":
-        if not VAULT_PATH.fullmatch(target) or ".." in target.split("/"):
-            return "'vault' must be a path inside the KV mount, like mantis/staging/postgres"
-        key = value.get("key")
-        if key is None:
-            return "a vault reference needs 'key': the field of the secret to read"
-        if not isinstance(key, str) or not VAULT_KEY.fullmatch(key):
-            return "'key' must be a field name, like password"
+    store = STORE_KINDS.get(kind)
+    if store is None:
+        if "key" in value:
+            return f"'key' belongs to store references, not to {kind} references"
+        if kind == "env" and not ENV_NAME.fullmatch(target):
+            return "'env' must be an environment variable name, like MANTIS_POSTGRES_PASSWORD"
         return None
-    if "key" in value:
-        return f"'key' belongs to vault references, not to {kind} references"
-    if kind == "env" and not ENV_NAME.fullmatch(target):
-        return "'env' must be an environment variable name, like MANTIS_POSTGRES_PASSWORD"
+    if not store.name.fullmatch(target) or ".." in target.split("/"):
+        return f"'{kind}' must be {store.name_hint}"
+    key = value.get("key")
+    if key is None:
+        if store.key == "required":
+            return f"a {kind} reference needs 'key': the field of the secret to read"
+        return None
+    if store.key == "none":
+        return f"a {kind} reference has no 'key': it names the secret, like {store.example}"
+    if not isinstance(key, str) or not store.key_pattern.fullmatch(key):
+        return f"'key' must be {store.key_hint}"
     return None
 
 
 def parse_reference(value: Mapping[str, Any]) -> SecretReference:
     """The reference a validated mapping describes."""
-    if "vault" in value:
-        return VaultReference(value["vault"], value["key"])
+    for kind in STORE_KINDS:
+        if kind in value:
+            return StoreReference(kind, value[kind], value.get("key"))
     if "env" in value:
         return EnvReference(value["env"])
     return FileReference(value["file"])
+
+
+VAULT_HELP = "set VAULT_ADDR, and VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID"
 
 
 class SecretUnavailable(Exception):
     """One reference could not be resolved; the message names no secret value."""
 
 
-class VaultNotConfigured(Exception):
-    """VAULT_ADDR is not set, so no Vault reference can be resolved here."""
+class MissingSecret(SecretUnavailable):
+    """The secret, or its key, is not in the store (as opposed to unreadable)."""
+
+
+class StoreNotConfigured(Exception):
+    """Nothing says how to reach the store here (VAULT_ADDR unset, no AWS credentials...), so
+    its references are left unresolved: the committable output needs no secret value."""
+
+
+VaultNotConfigured = StoreNotConfigured
 
 
 @dataclass(frozen=True)
@@ -115,7 +209,7 @@ class VaultSettings:
     def from_environment(cls, environ: Mapping[str, str], mount: str) -> VaultSettings:
         address = environ.get("VAULT_ADDR", "")
         if not address:
-            raise VaultNotConfigured("VAULT_ADDR is not set")
+            raise StoreNotConfigured(f"its Vault references need Vault ({VAULT_HELP})")
         token = environ.get("VAULT_TOKEN") or _token_file(environ)
         verify: bool | str = True
         if environ.get("VAULT_CACERT"):
@@ -161,15 +255,72 @@ class VaultReader:
         if not settings.token and settings.role_id and settings.secret_id:
             self._login()
 
-    def read(self, reference: VaultReference) -> str:
+    def read(self, reference: StoreReference) -> str:
         data = self._secret(reference.path)
         if reference.key not in data:
             keys = ", ".join(sorted(data)) or "none"
-            raise SecretUnavailable(f"the secret has no key '{reference.key}' (its keys: {keys})")
+            raise MissingSecret(f"the secret has no key '{reference.key}' (its keys: {keys})")
         value = data[reference.key]
         if not isinstance(value, str):
             raise SecretUnavailable(f"the value of key '{reference.key}' is not text")
         return value
+
+    def last_changed(self, reference: StoreReference) -> datetime:
+        """When the current version of the secret was written."""
+        metadata = self.metadata(reference.path)
+        created = metadata["versions"][str(metadata["current_version"])]["created_time"]
+        # Vault gives nanoseconds; Python takes microseconds.
+        trimmed = re.sub(r"(\.\d{6})\d+", r"\1", created).replace("Z", "+00:00")
+        return datetime.fromisoformat(trimmed)
+
+    def exists(self, reference: StoreReference) -> bool:
+        """Whether the secret and its key are there, read afresh."""
+        self._cache.pop(reference.path, None)
+        try:
+            self.read(reference)
+        except MissingSecret:
+            return False
+        return True
+
+    def create(self, reference: StoreReference, value: str) -> bool:
+        """Write ``value`` under its key where nothing is, with KV v2's check-and-set: a secret
+        written meanwhile is never overwritten. False when the key appeared meanwhile."""
+
+        assert reference.key is not None  # Vault references always name their key
+        for _attempt in range(5):
+            self._cache.pop(reference.path, None)
+            try:
+                metadata = self.metadata(reference.path)
+                version = int(metadata["current_version"])
+                data = dict(self._secret(reference.path))
+            except MissingSecret:
+                version, data = 0, {}
+            if reference.key in data:
+                return False
+            data[reference.key] = value
+            try:
+                self._call(
+                    lambda data=data, version=version: (
+                        self._client.secrets.kv.v2.create_or_update_secret(
+                            path=reference.path,
+                            secret=data,
+                            cas=version,
+                            mount_point=self.settings.mount,
+                        )
+                    ),
+                    reference.path,
+                )
+                return True
+            except SecretUnavailable as error:
+                if "check-and-set" not in str(error):
+                    raise
+        raise SecretUnavailable(
+            f"{self.settings.mount}/{reference.path} kept changing while it was written; run again"
+        )
+
+    def check_access(self) -> None:
+        """Raise SecretUnavailable unless the token is valid (no secret is read)."""
+        self._call(lambda: self._client.auth.token.lookup_self(), "")
 
     def metadata(self, path: str) -> dict[str, Any]:
         """KV v2 metadata of a secret (versions and their times)."""
@@ -213,7 +364,7 @@ class VaultReader:
         try:
             return request()
         except hvac.exceptions.InvalidPath:
-            raise SecretUnavailable(f"no secret at {where} in Vault") from None
+            raise MissingSecret(f"no secret at {where} in Vault") from None
         except hvac.exceptions.Forbidden:
             raise SecretUnavailable(
                 f"permission denied reading {where} (check the token and its policy)"

@@ -7,13 +7,13 @@ from typing import Any, Literal
 
 from .profiles import Profile
 from .schema import Setting, settings
-from .secrets import EnvReference, FileReference, SecretReference, VaultReference, parse_reference
+from .secrets import EnvReference, FileReference, SecretReference, StoreReference, parse_reference
 from .yaml_source import KeyPath
 
 ENVIRONMENT_VARIABLE = "ENVIRONMENT"
 
 # Where a variable's value comes from: written in the profile, or fetched through a reference.
-Source = Literal["setting", "literal", "vault", "env", "file"]
+Source = Literal["setting", "literal", "vault", "aws", "azure", "kubernetes", "env", "file"]
 
 
 @dataclass(frozen=True, slots=True)  # slots: a large project has hundreds of thousands
@@ -36,8 +36,8 @@ class Variable:
 
     @property
     def source(self) -> Source:
-        if isinstance(self.reference, VaultReference):
-            return "vault"
+        if isinstance(self.reference, StoreReference):
+            return self.reference.store  # type: ignore[return-value]  # a key of STORE_KINDS
         if isinstance(self.reference, EnvReference):
             return "env"
         if isinstance(self.reference, FileReference):

@@ -9,6 +9,7 @@ from click.testing import CliRunner, Result
 
 from mantis_render.cli import main
 
+from .aws_server import LocalAws, start_local_aws
 from .vault_server import DevVault, start_dev_vault
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,6 +41,22 @@ VAULT_VARIABLES = (
     "VAULT_ROLE_ID",
     "VAULT_SECRET_ID",
 )
+AWS_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+)
+# No credentials file, config file or instance metadata of the machine running the tests.
+AWS_HERMETIC = {
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+    "AWS_CONFIG_FILE": "/nonexistent/config",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 
 
 @pytest.fixture
@@ -48,7 +65,8 @@ def cli(project: Path) -> CliRun:
 
     def run(*arguments: str, env: dict[str, str] | None = None) -> Result:
         # Hermetic: no Vault from the developer's shell unless the test gives one.
-        environment: dict[str, str | None] = dict.fromkeys(VAULT_VARIABLES)
+        environment: dict[str, str | None] = dict.fromkeys(VAULT_VARIABLES + AWS_VARIABLES)
+        environment.update(AWS_HERMETIC)
         environment.update(env or {})
         return CliRunner().invoke(
             main, ["--root", str(project), *arguments], env=environment, catch_exceptions=False
@@ -107,3 +125,19 @@ def dev_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevVault]:
         yield vault
     finally:
         vault.stop()
+
+
+@pytest.fixture(scope="session")
+def local_aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
+    aws = start_local_aws(tmp_path_factory.mktemp("aws") / "moto.log")
+    try:
+        yield aws
+    finally:
+        aws.stop()
+
+
+@pytest.fixture
+def local_aws(local_aws_server: LocalAws) -> LocalAws:
+    """The local AWS endpoint, emptied for each test."""
+    local_aws_server.reset()
+    return local_aws_server

@@ -215,7 +215,8 @@ CASES = [
         ),
         lambda t: [
             f"{STAGING}:{line_of(t, 'staging/redis')}: redis.password: a secret reference is exactly one of "
-            "{vault: PATH, key: KEY}, {env: NAME} or {file: PATH}"
+            "{vault: PATH, key: KEY}, {aws: NAME[, key: FIELD]}, {azure: NAME}, "
+            "{kubernetes: NAME, key: KEY}, {env: NAME} or {file: PATH}"
         ],
     ),
     Case(

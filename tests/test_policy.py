@@ -98,7 +98,7 @@ BREACHES = [
         ),
     ),
     Breach(
-        "production-secrets-from-vault",
+        "production-secrets-from-store",
         PRODUCTION,
         "{vault: mantis/production/redis, key: password}",
         "{env: MANTIS_REDIS_PASSWORD}",
@@ -106,8 +106,8 @@ BREACHES = [
             PRODUCTION,
             "MANTIS_REDIS_PASSWORD",
             "redis.password",
-            "must be a Vault reference in production, like {vault: mantis/production/<service>, key: ...}",
-            "production-secrets-from-vault",
+            "must be a secret store reference in production, like {vault: mantis/production/<service>, key: ...}",
+            "production-secrets-from-store",
         ),
     ),
     Breach(
@@ -177,8 +177,8 @@ BREACHES = [
         lambda text: [
             f"{PRODUCTION}:{line_of(text, 'Sup3r')}: security.jwt_secret: a literal secret is allowed in the development "
             "tier only; use a reference like {vault: mantis/<env>/<service>, key: password} [secrets-are-references]",
-            f"{PRODUCTION}:{line_of(text, 'Sup3r')}: security.jwt_secret: must be a Vault reference in production, like "
-            "{vault: mantis/production/<service>, key: ...} [production-secrets-from-vault]",
+            f"{PRODUCTION}:{line_of(text, 'Sup3r')}: security.jwt_secret: must be a secret store reference in production, like "
+            "{vault: mantis/production/<service>, key: ...} [production-secrets-from-store]",
         ],
     ),
     Breach(

@@ -410,8 +410,8 @@ def test_audit_without_vault_is_an_error(cli: CliRun) -> None:
     result = cli("secrets", "audit", "staging")
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
-        "profiles/staging.yaml: the audit reads Vault: set VAULT_ADDR, and VAULT_TOKEN, ~/.vault-token "
-        "or VAULT_ROLE_ID and VAULT_SECRET_ID\n"
+        "profiles/staging.yaml: audit: its Vault references need Vault (set VAULT_ADDR, and VAULT_TOKEN, ~/.vault-token "
+        "or VAULT_ROLE_ID and VAULT_SECRET_ID)\n"
     )
 
 
@@ -422,7 +422,7 @@ def test_audit_of_literal_secrets_says_they_are_not_in_vault(
     assert result.exit_code == 0
     assert (
         result.stdout.splitlines()[1]
-        == "POSTGRES_PASSWORD       literal    -    90d    not in Vault"
+        == "POSTGRES_PASSWORD       literal    -    90d    not in a store"
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..secrets import VaultReference
+from ..secrets import StoreReference
 from . import Context, Finding, rule
 
 PRODUCTION = ["production"]
@@ -41,13 +41,17 @@ def audit_logging(context: Context) -> Iterator[Finding]:
         yield Finding(("security", "audit_logging"), "must be true in production")
 
 
-@rule("production-secrets-from-vault", "Every production secret comes from Vault", PRODUCTION)
-def secrets_from_vault(context: Context) -> Iterator[Finding]:
+@rule(
+    "production-secrets-from-store",
+    "Every production secret comes from a secrets manager (Vault, AWS, Azure, Kubernetes)",
+    PRODUCTION,
+)
+def secrets_from_store(context: Context) -> Iterator[Finding]:
     for variable in context.environment.variables:
-        if variable.secret and variable.path and not isinstance(variable.reference, VaultReference):
+        if variable.secret and variable.path and not isinstance(variable.reference, StoreReference):
             yield Finding(
                 variable.path,
-                "must be a Vault reference in production, "
+                "must be a secret store reference in production, "
                 "like {vault: mantis/production/<service>, key: ...}",
             )
 
