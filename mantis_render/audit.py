@@ -29,6 +29,38 @@ class SecretAge:
     status: Status
 
 
+@dataclass(frozen=True)
+class CertificateAge:
+    """The environment's certificate: due when it expires within ``renew_before_days``."""
+
+    subject: str
+    hosts: list[str]
+    expires: str  # the date, YYYY-MM-DD (UTC)
+    days_left: int
+    renew_before_days: int
+    status: Literal["ok", "due", "overdue"]
+
+
+def audit_certificate(
+    profile: Profile, certificate: Variable, as_of: datetime
+) -> tuple[CertificateAge | None, list[Problem]]:
+    """What the resolved certificate says about its expiry, or why it cannot be read."""
+    from .certificates import read_certificate, renew_before_days
+
+    assert certificate.value is not None
+    try:
+        read = read_certificate(certificate.value)
+    except ValueError as error:
+        return None, [reference_problem(profile, certificate, f"tls.crt {error}")]
+    days_left = (read.not_after - as_of).days
+    renew = renew_before_days(profile)
+    status: Literal["ok", "due", "overdue"] = (
+        "overdue" if read.not_after <= as_of else "due" if days_left < renew else "ok"
+    )
+    expires = read.not_after.date().isoformat()
+    return CertificateAge(read.subject, read.hosts, expires, days_left, renew, status), []
+
+
 def audit_rotation(
     profile: Profile, variables: list[Variable], stores: Stores, as_of: datetime
 ) -> tuple[list[SecretAge], list[Problem]]:

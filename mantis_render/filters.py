@@ -132,7 +132,14 @@ def quote_kustomize_literal(value: Any, name: str) -> str:
     return quote_yaml(f"{name}={text}")
 
 
+def pem_text(value: str) -> str:
+    """A PEM file's text, its trailing line feeds dropped (the template ends it with one)."""
+    _refuse_surrogates(value)
+    return value.rstrip("\n")
+
+
 FILTERS: dict[str, Callable[..., str]] = {
+    "pem": pem_text,
     "dotenv": quote_dotenv,
     "yaml": quote_yaml,
     "kustomize_literal": quote_kustomize_literal,

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .certificates import certificate_problems, tls_files
 from .errors import MantisRenderError, PolicyError, Problem, ProfileError, SecretError
 from .layout import DEFAULT_OUTPUT, PROFILES_DIR, TEMPLATES_DIR
 from .output import read_environment
@@ -19,8 +20,9 @@ from .schema import TIERS, settings, validate_profile
 from .variables import Variable, environment_variables, secret_variables
 from .verify import COMPOSE_BASE, verify_rendered
 
-if TYPE_CHECKING:  # imported by the commands that use them: render needs none of them
-    from .audit import SecretAge
+if TYPE_CHECKING:
+    # imported by the commands that use them: render needs none of them
+    from .audit import CertificateAge, SecretAge
     from .compare import FileStatus
     from .explain import Explanation
 
@@ -37,6 +39,7 @@ class RenderedEnvironment:
     files: dict[str, str]
     notes: list[str] = field(default_factory=list)
     policy: PolicyResult = field(default_factory=lambda: PolicyResult([], []))
+    tls: list[Variable] = field(default_factory=list)  # the certificate and key files
 
     @property
     def name(self) -> str:
@@ -73,17 +76,24 @@ class Project:
         """
         unresolved = self._unresolved_environment(name)
         profile, variables = unresolved.profile, unresolved.variables
+        tls = tls_files(profile)
         notes: list[str] = []
         if environ is not None:
-            resolution = resolve_secrets(profile, variables, environ, self.root)
+            resolution = resolve_secrets(profile, [*variables, *tls], environ, self.root)
             if resolution.problems:
                 raise SecretError(resolution.problems)
-            variables = resolution.variables
+            variables = resolution.variables[: len(variables)]
+            tls = resolution.variables[len(variables) :]
             notes.extend(f".env not written: {why}" for why in resolution.not_configured.values())
         elif any(variable.value is None for variable in variables):
             notes.append(".env not written: secrets were not resolved (--no-resolve)")
+        certificate, unusable = certificate_problems(profile, tls)
+        if unusable:
+            raise SecretError(unusable)
         policy = check_policy(
-            Context(Environment(profile, variables), self._other_environments(name))
+            Context(
+                Environment(profile, variables, tls, certificate), self._other_environments(name)
+            )
         )
         if failing(policy.problems):
             raise PolicyError(policy.problems)
@@ -93,7 +103,8 @@ class Project:
                 f"not in the Kubernetes output (env/file references): {', '.join(local_only)}"
             )
         complete = all(variable.value is not None for variable in variables)
-        files = self._get_renderer().render(profile, variables, outputs_for(variables, complete))
+        outputs = outputs_for(variables, complete, tls)
+        files = self._get_renderer().render(profile, variables, outputs, tls)
         if verify:
             templates = {output: f"templates/{TEMPLATES[output]}" for output in files}
             problems = verify_rendered(
@@ -101,7 +112,7 @@ class Project:
             )
             if problems:
                 raise MantisRenderError(problems)
-        return RenderedEnvironment(profile, variables, files, notes, policy)
+        return RenderedEnvironment(profile, variables, files, notes, policy, tls)
 
     def _other_environments(self, name: str) -> list[Environment]:
         """The other environments that load cleanly, as the rules that compare environments see
@@ -136,15 +147,31 @@ class Project:
 
     def audit(
         self, name: str, environ: Mapping[str, str], as_of: datetime
-    ) -> tuple[list[SecretAge], list[Problem]]:
-        """The rotation audit of an environment's secrets, from each store's metadata."""
-        from .audit import audit_rotation
+    ) -> tuple[list[SecretAge], CertificateAge | None, list[Problem]]:
+        """The rotation audit of an environment's secrets (from each store's metadata), and
+        the expiry of its certificate (read from its store)."""
+        from .audit import audit_certificate, audit_rotation
         from .stores import Stores
 
         profile = self.load_valid(name)
-        return audit_rotation(
+        ages, problems = audit_rotation(
             profile, environment_variables(profile), Stores(profile, environ), as_of
         )
+        certificate_age = None
+        certificate = [file for file in tls_files(profile) if file.name == "tls.crt"]
+        if certificate:
+            resolution = resolve_secrets(profile, certificate, environ, self.root)
+            problems += resolution.problems
+            problems += [
+                Problem(profile.file, 0, "", f"audit: {why}")
+                for why in resolution.not_configured.values()
+                if f"audit: {why}" not in {problem.message for problem in problems}
+            ]
+            [resolved] = resolution.variables
+            if resolved.value is not None:
+                certificate_age, unreadable = audit_certificate(profile, resolved, as_of)
+                problems += unreadable
+        return ages, certificate_age, problems
 
     def committable(self, name: str) -> dict[str, str]:
         """The files of ``name`` that are committed (no .env), rendered without any secret store.

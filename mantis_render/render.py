@@ -29,32 +29,44 @@ from .yaml_source import format_key_path
 DOTENV = ".env"
 EXTERNAL_SECRET = "k8s/externalsecret.yaml"
 LITERAL_SECRET = "k8s/secret.yaml"
+TLS_EXTERNAL_SECRET = "k8s/tls-externalsecret.yaml"
+TLS_LITERAL_SECRET = "k8s/tls-secret.yaml"
+TLS_FILES = ("tls/tls.crt", "tls/tls.key")
 TEMPLATES: dict[str, str] = {
     DOTENV: "dotenv.j2",
     ".env.example": "dotenv.example.j2",
     "docker-compose.override.yml": "docker-compose.override.yml.j2",
     EXTERNAL_SECRET: "k8s/externalsecret.yaml.j2",
     LITERAL_SECRET: "k8s/secret.yaml.j2",
+    TLS_EXTERNAL_SECRET: "k8s/tls-externalsecret.yaml.j2",
+    TLS_LITERAL_SECRET: "k8s/tls-secret.yaml.j2",
     "k8s/kustomization.yaml": "k8s/kustomization.yaml.j2",
+    "tls/tls.crt": "tls/tls.crt.j2",
+    "tls/tls.key": "tls/tls.key.j2",
 }
 # Files that hold resolved secret values: never committed, readable by their owner only.
-PRIVATE_OUTPUTS = frozenset({DOTENV})
+PRIVATE_OUTPUTS = frozenset({DOTENV, *TLS_FILES})
 ENV_TEMPLATE = "dotenv.template.j2"
 
 
-def outputs_for(variables: list[Variable], with_dotenv: bool) -> list[str]:
+def outputs_for(
+    variables: list[Variable], with_dotenv: bool, tls: list[Variable] | None = None
+) -> list[str]:
     """The files an environment renders to: Kubernetes gets an ExternalSecret for store
     references and a plain Secret for literal secrets; .env only once every secret is resolved.
+    The certificate likewise (a kubernetes.io/tls Secret), and its files once resolved.
     """
     sources = {variable.source for variable in variables}
-    stored = not sources.isdisjoint(STORE_KINDS)
-    return [
-        output
-        for output in TEMPLATES
-        if (output != DOTENV or with_dotenv)
-        and (output != EXTERNAL_SECRET or stored)
-        and (output != LITERAL_SECRET or "literal" in sources)
-    ]
+    tls_sources = {file.source for file in tls or []}
+    wanted = {
+        DOTENV: with_dotenv,
+        EXTERNAL_SECRET: not sources.isdisjoint(STORE_KINDS),
+        LITERAL_SECRET: "literal" in sources,
+        TLS_EXTERNAL_SECRET: not tls_sources.isdisjoint(STORE_KINDS),
+        TLS_LITERAL_SECRET: "literal" in tls_sources,
+        **dict.fromkeys(TLS_FILES, bool(tls) and all(file.value is not None for file in tls or [])),
+    }
+    return [output for output in TEMPLATES if wanted.get(output, True)]
 
 
 def make_jinja_environment(
@@ -134,11 +146,15 @@ class Renderer:
         self._display_prefix = display_prefix
 
     def render(
-        self, profile: Profile, variables: list[Variable], outputs: list[str]
+        self,
+        profile: Profile,
+        variables: list[Variable],
+        outputs: list[str],
+        tls: list[Variable] | None = None,
     ) -> dict[str, str]:
         """``{output path: text}`` for ``outputs``, or RenderError listing every problem."""
         templates = {output: TEMPLATES[output] for output in outputs}
-        return self._render_templates(profile, variables, templates, outputs)
+        return self._render_templates(profile, variables, templates, outputs, tls or [])
 
     def render_env_template(self, profile: Profile, variables: list[Variable]) -> str:
         """The guide's .env.template form: every key, each secret as a visible placeholder."""
@@ -150,11 +166,12 @@ class Renderer:
         variables: list[Variable],
         templates: dict[str, str],
         outputs: list[str],
+        tls: list[Variable] | None = None,
     ) -> dict[str, str]:
         problems = _unwritable_values(profile, variables)
         if problems:
             raise RenderError(problems)
-        context = _context(profile, variables, outputs)
+        context = _context(profile, variables, outputs, tls or [])
         files: dict[str, str] = {}
         for output, template_name in templates.items():
             try:
@@ -189,7 +206,9 @@ class Renderer:
         return found
 
 
-def _context(profile: Profile, variables: list[Variable], outputs: list[str]) -> dict[str, Any]:
+def _context(
+    profile: Profile, variables: list[Variable], outputs: list[str], tls: list[Variable]
+) -> dict[str, Any]:
     # Grouped here once: a Jinja2 selectattr over every variable costs more than the loop it feeds.
     by_source: dict[str, list[Variable]] = {source: [] for source in get_args(Source)}
     for variable in variables:
@@ -206,6 +225,8 @@ def _context(profile: Profile, variables: list[Variable], outputs: list[str]) ->
         # through each entry's own store reference.
         "store_variables": stored,
         "default_store": next((kind for kind in STORE_KINDS if by_source[kind]), None),
+        # The certificate and its key, by file name (tls.crt, tls.key); empty without a tls section.
+        "tls": {file.name: file for file in tls},
         "kubernetes_files": [
             output.removeprefix("k8s/") for output in outputs if output.startswith("k8s/")
         ],

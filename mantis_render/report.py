@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from .audit import SecretAge
+from .audit import CertificateAge, SecretAge
 from .compare import FileStatus
 from .errors import Problem
 from .explain import Explanation
@@ -25,7 +25,24 @@ class ValidationResult:
 
 
 class TextReporter:
-    def audit(self, environment: str, ages: list[SecretAge]) -> str:
+    def audit(
+        self, environment: str, ages: list[SecretAge], certificate: CertificateAge | None = None
+    ) -> str:
+        text = self._secret_ages(ages) if ages else ""
+        if certificate is not None:
+            header = ("CERTIFICATE", "NAMES", "EXPIRES", "LEFT", "RENEW", "STATUS")
+            row = (
+                certificate.subject,
+                ",".join(certificate.hosts) or "-",
+                certificate.expires,
+                f"{certificate.days_left}d",
+                f"{certificate.renew_before_days}d",
+                certificate.status,
+            )
+            text += ("\n" if text else "") + _table([header, row])
+        return text
+
+    def _secret_ages(self, ages: list[SecretAge]) -> str:
         header = ("VARIABLE", "REFERENCE", "AGE", "LIMIT", "STATUS")
         rows = [
             (
@@ -66,8 +83,16 @@ class TextReporter:
 
 
 class JsonReporter:
-    def audit(self, environment: str, ages: list[SecretAge]) -> str:
-        return _json({"environment": environment, "secrets": [asdict(age) for age in ages]})
+    def audit(
+        self, environment: str, ages: list[SecretAge], certificate: CertificateAge | None = None
+    ) -> str:
+        return _json(
+            {
+                "environment": environment,
+                "secrets": [asdict(age) for age in ages],
+                "certificate": asdict(certificate) if certificate else None,
+            }
+        )
 
     def check(self, results: dict[str, list[FileStatus]]) -> str:
         return _json(

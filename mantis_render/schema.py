@@ -26,6 +26,8 @@ MONITORING_LEVELS = ["off", "optional", "recommended", "required"]
 ALERTING_CHANNELS = ["email", "pagerduty", "slack"]
 # Secret kinds, named after the guide's rotation rules.
 SECRET_KINDS = ["database-password", "api-key", "jwt-secret", "admin-password"]
+# Secrets that are files: a certificate is renewed before it expires, not rotated on a period.
+SECRET_FILE_KINDS = ["certificate", "private-key"]
 
 HOST_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
 KUBERNETES_NAME = r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?"
@@ -78,6 +80,18 @@ def _secret(env: str, description: str, kind: str) -> dict[str, Any]:
     rules = _setting(["string", "dict"], env, description, empty=False, check_with="secret")
     rules["meta"]["secret"] = kind
     return rules
+
+
+def _secret_file(name: str, description: str, kind: str) -> dict[str, Any]:
+    """A secret written as a file (``name``), never as a variable: a literal (development only)
+    or a reference."""
+    return {
+        "type": ["string", "dict"],
+        "required": True,
+        "empty": False,
+        "check_with": "secret",
+        "meta": {"description": description, "secret": kind, "file": name},
+    }
 
 
 def _plain(kind: str, description: str, **rules: Any) -> dict[str, Any]:
@@ -367,6 +381,35 @@ PROFILE_SCHEMA: dict[str, Any] = {
             "jwt_secret": _secret("JWT_SECRET", "Secret that signs API tokens", "jwt-secret"),
         },
     ),
+    "tls": {
+        "type": "dict",
+        "required": False,
+        "meta": {
+            "description": "The environment's TLS certificate: a kubernetes.io/tls Secret, and "
+            "files the compose services mount (never a .env line)"
+        },
+        "schema": {
+            "certificate": _secret_file(
+                "tls.crt", "The certificate, PEM (its chain after it)", "certificate"
+            ),
+            "private_key": _secret_file("tls.key", "Its private key, PEM", "private-key"),
+            "renew_before_days": {
+                "type": "integer",
+                "required": False,
+                "min": 1,
+                "max": 3650,
+                "meta": {
+                    "description": "secrets audit: due this many days before expiry (default 30)"
+                },
+            },
+        },
+    },
+}
+
+# Secrets that are files, not variables: setting -> the file's name in every output.
+SECRET_FILES: dict[KeyPath, str] = {
+    ("tls", "certificate"): "tls.crt",
+    ("tls", "private_key"): "tls.key",
 }
 
 
@@ -443,8 +486,9 @@ def unconfigured_stores(profile: Profile) -> list[Problem]:
 
 
 def secret_paths() -> list[KeyPath]:
-    """Where the schema's secrets are (a service's variables are never secret)."""
-    return [setting.path for setting in settings() if setting.secret_kind]
+    """Where the schema's secrets are, variables and files (a service's variables are never
+    secret)."""
+    return [setting.path for setting in settings() if setting.secret_kind] + list(SECRET_FILES)
 
 
 def value_at_path(data: Any, path: KeyPath) -> Any:

@@ -322,6 +322,8 @@ def _compose_spec() -> dict[str, Any]:
 YAML_CHECKS: dict[str, Callable[[Any, Mapping[str, str]], Iterator[Failure]]] = {
     "k8s/secret.yaml": _kubernetes,
     "k8s/externalsecret.yaml": _external_secret,
+    "k8s/tls-secret.yaml": _kubernetes,
+    "k8s/tls-externalsecret.yaml": _external_secret,
     "k8s/kustomization.yaml": _kustomization,
     "docker-compose.override.yml": _compose,
 }

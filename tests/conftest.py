@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 from mantis_render.cli import main
 
 from .aws_server import LocalAws, start_local_aws
+from .certificates import tls_pair
 from .vault_server import DevVault, start_dev_vault
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,6 +95,11 @@ VAULT_SECRETS = {
 }
 
 
+# The certificate each environment's hosts are served with: one wildcard name covers them all.
+TLS_HOSTS = {"staging": "*.staging.mantis.internal", "production": "*.prod.mantis.internal"}
+TLS_PAIRS = {environment: tls_pair([host]) for environment, host in TLS_HOSTS.items()}
+
+
 def vault_secret_values(environment: str) -> dict[str, str]:
     """Variable name -> the value the dev Vault holds for it."""
     names = {
@@ -122,6 +128,7 @@ def dev_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevVault]:
                     f"mantis/{environment}/{path}",
                     **{k: v.format(env=environment) for k, v in data.items()},
                 )
+            vault.put(f"mantis/{environment}/tls", **TLS_PAIRS[environment])
         yield vault
     finally:
         vault.stop()

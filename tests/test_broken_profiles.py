@@ -464,7 +464,7 @@ def test_one_broken_environment_does_not_stop_the_others(project: Path, cli: Cli
     ]
     assert result.stdout.splitlines() == [
         f"development: wrote 5 files to {project / 'rendered/development'}",
-        f"production: wrote 4 files to {project / 'rendered/production'}",
+        f"production: wrote 5 files to {project / 'rendered/production'}",
     ]
     missing = [
         "grafana.admin_password",

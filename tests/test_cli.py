@@ -39,7 +39,7 @@ def test_render_writes_each_environment_to_its_folder(cli: CliRun, project: Path
     result = cli("render", "staging", "development")
     assert result.exit_code == 0
     assert result.stdout == (
-        f"staging: wrote 4 files to {project / 'rendered/staging'}\n"
+        f"staging: wrote 5 files to {project / 'rendered/staging'}\n"
         f"development: wrote 5 files to {project / 'rendered/development'}\n"
     )
     assert result.stderr == (

@@ -45,6 +45,7 @@ COMMITTABLE = {
         "docker-compose.override.yml",
         "k8s/externalsecret.yaml",
         "k8s/kustomization.yaml",
+        "k8s/tls-externalsecret.yaml",
     ],
 }
 COMMITTABLE["production"] = COMMITTABLE["staging"]
@@ -75,7 +76,8 @@ def expected_variables(environment: str) -> dict[str, str]:
 def test_every_output_is_rendered(rendered: Path, environment: str) -> None:
     folder = rendered / environment
     files = sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
-    assert files == sorted([".env", *COMMITTABLE[environment]])
+    private = [".env"] if environment == "development" else [".env", "tls/tls.crt", "tls/tls.key"]
+    assert files == sorted([*private, *COMMITTABLE[environment]])
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -97,7 +99,11 @@ def test_dotenv_example_has_every_key_and_no_secret(rendered: Path, environment:
 
 
 def _objects(rendered: Path, environment: str) -> dict[str, dict[str, object]]:
-    return {obj["kind"]: obj for obj in kustomize(rendered / environment / "k8s")}
+    """The built objects by kind; the certificate's ExternalSecret as "ExternalSecret/tls"."""
+    return {
+        obj["kind"] + ("/tls" if obj["metadata"]["name"] == "mantis-tls" else ""): obj
+        for obj in kustomize(rendered / environment / "k8s")
+    }
 
 
 LABELS = {
@@ -112,8 +118,10 @@ def test_kustomize_builds_everything_in_the_environment_namespace(
     rendered: Path, environment: str
 ) -> None:
     objects = _objects(rendered, environment)
-    secret_kind = "Secret" if environment == "development" else "ExternalSecret"
-    assert sorted(objects) == sorted(["ConfigMap", secret_kind])
+    secret_kinds = (
+        ["Secret"] if environment == "development" else ["ExternalSecret", "ExternalSecret/tls"]
+    )
+    assert sorted(objects) == sorted(["ConfigMap", *secret_kinds])
     for obj in objects.values():
         metadata = obj["metadata"]
         assert isinstance(metadata, dict)
@@ -248,7 +256,7 @@ def test_every_file_starts_with_a_generated_header_naming_its_sources(
     rendered: Path, environment: str
 ) -> None:
     for path in (rendered / environment).rglob("*"):
-        if path.is_file():
+        if path.is_file() and path.parent.name != "tls":  # PEM files: nothing before BEGIN
             first, second = path.read_text().splitlines()[:2]
             assert (
                 first

@@ -11,6 +11,7 @@ import pytest
 
 from mantis_render.policy import RULES
 
+from .certificates import tls_pair
 from .conftest import REPO, CliRun, line_of
 from .vault_server import DevVault
 
@@ -225,6 +226,8 @@ BREACHES = [
 DEDICATED_TESTS = {
     "strong-secrets": "test_weak_resolved_secret_is_refused_without_printing_it",
     "no-shared-secrets": "test_the_development_password_given_to_staging_is_reported_in_both_files",
+    "production-tls-certificate": "test_production_with_tls_on_and_no_certificate_is_refused",
+    "tls-certificate-hosts": "test_a_certificate_for_other_hosts_warns_in_staging_and_fails_production",
 }
 
 
@@ -407,3 +410,71 @@ def test_validate_json_lists_rule_severity_file_line_key_and_message(
             "severity": "error",
         }
     ]
+
+
+def test_production_with_tls_on_and_no_certificate_is_refused(cli: CliRun, project: Path) -> None:
+    text = (project / PRODUCTION).read_text()
+    (project / PRODUCTION).write_text(text[: text.index("\n# The certificate of every")] + "\n")
+    base = (project / "profiles/_base.yaml").read_text()
+
+    result = cli("validate", "production")
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"profiles/_base.yaml:{line_of(base, 'tls: true')}: security.tls: TLS is on but no "
+        "certificate is given: add tls.certificate and tls.private_key (references) "
+        "[production-tls-certificate]\n"
+    )
+
+
+def test_a_certificate_for_other_hosts_warns_in_staging_and_fails_production(
+    cli: CliRun, project: Path, dev_vault: DevVault
+) -> None:
+    for environment in ("staging", "production"):
+        dev_vault.put(
+            f"mantis/{environment}/tls-other",
+            **tls_pair(["mantis.example.com", "*.staging.mantis.internal"]),
+        )
+        edit(
+            project,
+            f"profiles/{environment}.yaml",
+            f"{{vault: mantis/{environment}/tls, key: certificate}}",
+            f"{{vault: mantis/{environment}/tls-other, key: certificate}}",
+        )
+        edit(
+            project,
+            f"profiles/{environment}.yaml",
+            f"{{vault: mantis/{environment}/tls, key: private_key}}",
+            f"{{vault: mantis/{environment}/tls-other, key: private_key}}",
+        )
+
+    staging = cli("render", "staging", env=dev_vault.env())
+    production = cli("render", "production", env=dev_vault.env())
+
+    assert staging.exit_code == 0  # a warning: the staging certificate covers its hosts
+    assert staging.stderr == ""
+    staging_text = (project / STAGING).read_text()
+    production_text = (project / PRODUCTION).read_text()
+    assert production.exit_code == 1
+    assert production.stderr == (
+        f"{PRODUCTION}:{line_of(production_text, 'tls-other, key: certificate')}: tls.certificate: "
+        "the certificate (CN=mantis.example.com; names: mantis.example.com, "
+        "*.staging.mantis.internal) does not cover grafana.prod.mantis.internal, "
+        "kafka-0.prod.mantis.internal, kafka-1.prod.mantis.internal, kafka-2.prod.mantis.internal, "
+        "minio.prod.mantis.internal, mlflow.prod.mantis.internal, postgres.prod.mantis.internal, "
+        "redis.prod.mantis.internal, timescaledb.prod.mantis.internal [tls-certificate-hosts]\n"
+    )
+    assert not (project / "rendered/production").exists()
+    # staging's hosts are covered by the wildcard; one name less and it warns, rendering still
+    dev_vault.put("mantis/staging/tls-other", **tls_pair(["mantis.example.com"]))
+    staging = cli("render", "staging", env=dev_vault.env())
+    assert staging.exit_code == 0
+    assert staging.stderr.splitlines()[0] == (
+        f"{STAGING}:{line_of(staging_text, 'tls-other, key: certificate')}: tls.certificate: "
+        "the certificate (CN=mantis.example.com; names: mantis.example.com) does not cover "
+        "grafana.staging.mantis.internal, kafka-0.staging.mantis.internal, "
+        "kafka-1.staging.mantis.internal, minio.staging.mantis.internal, "
+        "mlflow.staging.mantis.internal, postgres.staging.mantis.internal, "
+        "redis.staging.mantis.internal, timescaledb.staging.mantis.internal (warning) "
+        "[tls-certificate-hosts]"
+    )

@@ -11,7 +11,7 @@ import yaml
 
 from mantis_render.project import Project
 
-from .conftest import REPO, CliRun, line_of, vault_secret_values
+from .conftest import REPO, TLS_PAIRS, CliRun, line_of, vault_secret_values
 from .readers import kustomize, read_with_python_dotenv
 from .vault_server import DevVault, free_loopback_port
 
@@ -48,6 +48,8 @@ SECRET_SETTINGS = [
         "mantis/staging/grafana",
     ),
     ("security.jwt_secret", "JWT_SECRET", "vault:mantis/staging/jwt#secret", "mantis/staging/jwt"),
+    ("tls.certificate", "tls.crt", "vault:mantis/staging/tls#certificate", "mantis/staging/tls"),
+    ("tls.private_key", "tls.key", "vault:mantis/staging/tls#private_key", "mantis/staging/tls"),
 ]
 
 
@@ -55,7 +57,7 @@ def secret_lines(project: Path) -> dict[str, int]:
     """The line of each secret reference in the staging profile."""
     text = (project / STAGING).read_text()
     return {
-        key: line_of(text, reference.removeprefix("vault:").split("#")[0] + ",")
+        key: line_of(text, reference.removeprefix("vault:").replace("#", ", key: ") + "}")
         for key, _, reference, _ in SECRET_SETTINGS
     }
 
@@ -80,7 +82,7 @@ def test_without_vault_committable_files_are_written_and_the_env_is_explained(
     result = cli("render", "production")
 
     assert result.exit_code == 0
-    assert result.stdout == f"production: wrote 4 files to {project / 'rendered/production'}\n"
+    assert result.stdout == f"production: wrote 5 files to {project / 'rendered/production'}\n"
     assert result.stderr == (
         "production: note: .env not written: its Vault references need Vault (set VAULT_ADDR, and "
         "VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID)\n"
@@ -100,7 +102,7 @@ def test_without_vault_a_previous_env_is_kept(
     assert result.exit_code == 0
     assert (
         result.stderr.splitlines()[-1]
-        == "staging: note: kept the previous .env; it may be out of date"
+        == "staging: note: kept the previous .env, tls/tls.crt, tls/tls.key; it may be out of date"
     )
     env_file = project / "rendered/staging/.env"
     assert env_file.read_bytes() == before
@@ -316,7 +318,7 @@ def test_no_command_prints_a_secret_and_no_committable_file_holds_one(
     environment = dev_vault.env()
     secrets = [
         value for env in ("staging", "production") for value in vault_secret_values(env).values()
-    ]
+    ] + [TLS_PAIRS[env]["private_key"] for env in ("staging", "production")]
     printed = []
     for arguments in (
         ["render", "--all"],
@@ -336,9 +338,11 @@ def test_no_command_prints_a_secret_and_no_committable_file_holds_one(
     printed.append(cli("render", "staging", env=dev_vault.env(VAULT_TOKEN="wrong")).output)
 
     committable = [
-        p.read_text() for p in (project / "rendered").rglob("*") if p.is_file() and p.name != ".env"
+        p.read_text()
+        for p in (project / "rendered").rglob("*")
+        if p.is_file() and p.name != ".env" and p.parent.name != "tls"
     ]
-    assert len(committable) == 12
+    assert len(committable) == 14
     for secret in secrets:
         for text in printed + committable:
             assert secret not in text
@@ -380,7 +384,18 @@ def test_audit_reports_ages_and_passes_when_all_are_fresh(cli: CliRun, dev_vault
         "MINIO_SECRET_KEY        vault:mantis/staging/minio#secret_key        0d   90d    ok",
         "GRAFANA_ADMIN_PASSWORD  vault:mantis/staging/grafana#admin_password  0d   90d    ok",
         "JWT_SECRET              vault:mantis/staging/jwt#secret              0d   180d   ok",
+        "",
+        "CERTIFICATE                   NAMES                      EXPIRES     LEFT  RENEW  STATUS",
+        f"CN=*.staging.mantis.internal  *.staging.mantis.internal  {expiry('staging')}  364d  30d    ok",
     ]
+
+
+def expiry(environment: str) -> str:
+    """The date the dev Vault's certificate of ``environment`` expires."""
+    from cryptography import x509
+
+    certificate = x509.load_pem_x509_certificate(TLS_PAIRS[environment]["certificate"].encode())
+    return certificate.not_valid_after_utc.date().isoformat()
 
 
 def test_audit_as_of_a_later_date_finds_overdue_secrets(cli: CliRun, dev_vault: DevVault) -> None:

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .aws_server import LocalAws, start_local_aws
-from .conftest import CliRun, line_of, vault_secret_values
-from .readers import kustomize, read_with_python_dotenv
+from .conftest import REPO, CliRun, line_of, vault_secret_values
+from .readers import kustomize, read_with_bash, read_with_python_dotenv
 from .vault_server import DevVault, free_loopback_port
 
 STAGING = "profiles/staging.yaml"
@@ -163,8 +166,8 @@ def test_mixed_stores_render_one_external_secret_valid_for_the_crd_and_kustomize
         "secretKey": "JWT_SECRET",
         "remoteRef": {"key": "mantis/staging/jwt", "property": "secret"},
     }
-    built = {item["kind"]: item for item in kustomize(folder)}
-    assert built["ExternalSecret"]["spec"] == document["spec"]
+    built = {item["metadata"]["name"]: item for item in kustomize(folder)}
+    assert built["mantis-secrets"]["spec"] == document["spec"]
     assert cli("verify", "staging").exit_code == 0
 
 
@@ -373,3 +376,50 @@ def test_audit_reads_the_last_change_of_aws_secrets(
     assert result.exit_code == 1
     rows = {row["variable"]: row for row in json.loads(result.stdout)["secrets"]}
     assert rows["POSTGRES_PASSWORD"]["status"] == "overdue"
+
+
+# Any text a person or a generator may store: quotes, $, backslashes, #, spaces, line feeds,
+# non-ASCII; not control characters other than tab and line feed, nor lone surrogates.
+STORED_TEXT = st.text(
+    st.characters(exclude_categories=("Cs", "Cc"), include_characters="\t\n"),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=STORED_TEXT)
+def test_any_aws_value_reads_back_exactly_and_is_never_printed_or_committed(
+    tmp_path_factory: pytest.TempPathFactory,
+    dev_vault: DevVault,
+    local_aws_server: LocalAws,
+    value: str,
+) -> None:
+    from click.testing import CliRunner
+
+    from mantis_render.cli import main
+
+    from .conftest import AWS_HERMETIC, AWS_VARIABLES, VAULT_VARIABLES
+
+    password = f"Aa1-{value}-strong-enough"  # the staging rules want 16 characters of 3 kinds
+    root = tmp_path_factory.mktemp("aws-value")
+    for folder in ("profiles", "templates", "compose"):
+        shutil.copytree(REPO / folder, root / folder)
+    use_aws_for_postgres(root)
+    local_aws_server.reset()
+    local_aws_server.client.create_secret(
+        Name="mantis/staging/postgres", SecretString=json.dumps({"password": password})
+    )
+    env = {**dict.fromkeys(VAULT_VARIABLES + AWS_VARIABLES), **AWS_HERMETIC}
+    env |= dev_vault.env() | local_aws_server.env()
+    result = CliRunner().invoke(main, ["--root", str(root), "render", "staging"], env=env)
+    assert result.exit_code == 0, result.output
+    env_file = root / "rendered/staging/.env"
+    assert read_with_python_dotenv(env_file)["POSTGRES_PASSWORD"] == password
+    assert read_with_bash(env_file, ["POSTGRES_PASSWORD"])["POSTGRES_PASSWORD"] == password
+    assert password not in result.output
+    for path in (root / "rendered/staging").rglob("*"):
+        if path.is_file() and path.name != ".env" and path.parent.name != "tls":
+            assert password not in path.read_text()

@@ -125,15 +125,16 @@ def test_a_broken_template_fails_before_anything_is_written(
 
 def _render_text(project: Path, broken: Break) -> str:
     """The text the broken template produces, to find the line the problem names."""
+    from mantis_render.certificates import tls_files
     from mantis_render.profiles import ProfileSet
     from mantis_render.render import Renderer, outputs_for
     from mantis_render.variables import environment_variables
 
     profile = ProfileSet(project / "profiles").load(broken.environment)
-    variables = environment_variables(profile)
+    variables, tls = environment_variables(profile), tls_files(profile)
     complete = all(variable.value is not None for variable in variables)
     files = Renderer(project / "templates").render(
-        profile, variables, outputs_for(variables, complete)
+        profile, variables, outputs_for(variables, complete, tls), tls
     )
     return files[broken.output]
 

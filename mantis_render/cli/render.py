@@ -92,7 +92,7 @@ def _render_environment(
     """Build and write one environment, printing what happened; False if anything failed."""
     from ..errors import MantisRenderError, Problem
     from ..output import write_environment
-    from ..render import DOTENV
+    from ..render import DOTENV, PRIVATE_OUTPUTS
 
     try:
         environment = project.build(name, environ)
@@ -100,7 +100,9 @@ def _render_environment(
         report(error.problems)
         return False
     try:
-        written = write_environment(out_dir, environment.name, environment.files, keep=[DOTENV])
+        written = write_environment(
+            out_dir, environment.name, environment.files, keep=sorted(PRIVATE_OUTPUTS)
+        )
     except OSError as error:
         where = error.filename or out_dir / environment.name
         report([Problem(str(where), 0, "", f"cannot write: {error.strerror}")])

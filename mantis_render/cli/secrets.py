@@ -37,12 +37,14 @@ def secrets() -> None:
 )
 @click.pass_obj
 def audit(root: Path, environment: str, output_format: str, as_of: datetime | None) -> None:
-    """Report the age of ENV's Vault secrets against their rotation periods.
+    """Report the age of ENV's stored secrets, and its certificate's expiry.
 
     \b
     Periods, from the environments guide: database passwords, API keys and admin
-    passwords 90 days; JWT secrets 180 days. Exit status 1 when a secret is overdue
-    or its Vault metadata cannot be read.
+    passwords 90 days; JWT secrets 180 days. Certificates are renewed before they
+    expire: due within tls.renew_before_days (30 by default), overdue once expired.
+    Exit status 1 when a secret or the certificate is overdue or due, or when one
+    cannot be read.
     """
     from datetime import UTC, datetime
 
@@ -53,9 +55,12 @@ def audit(root: Path, environment: str, output_format: str, as_of: datetime | No
     check_environment(project, environment)
     when = as_of.replace(tzinfo=UTC) if as_of else datetime.now(UTC)
     try:
-        ages, problems = project.audit(environment, os.environ, when)
+        ages, certificate, problems = project.audit(environment, os.environ, when)
     except MantisRenderError as error:
-        ages, problems = [], error.problems
-    if ages:
-        click.echo(REPORTER_BY_NAME[output_format].audit(environment, ages), nl=False)
-    exit_invalid_if(report(problems) or any(age.status == "overdue" for age in ages))
+        ages, certificate, problems = [], None, error.problems
+    if ages or certificate:
+        reporter = REPORTER_BY_NAME[output_format]
+        click.echo(reporter.audit(environment, ages, certificate), nl=False)
+    late = any(age.status == "overdue" for age in ages)
+    late |= certificate is not None and certificate.status != "ok"
+    exit_invalid_if(report(problems) or late)

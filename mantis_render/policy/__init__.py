@@ -8,10 +8,11 @@ the others. A profile may waive a rule for its own environment with a written re
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from ..certificates import Certificate
 from ..errors import Problem, quoted
 from ..profiles import Location, Profile
 from ..schema import TIERS
@@ -36,6 +37,9 @@ class Environment:
 
     profile: Profile
     variables: list[Variable]
+    # The certificate and key files (tls.crt, tls.key), and the certificate once resolved.
+    tls: list[Variable] = field(default_factory=list)
+    certificate: Certificate | None = None
 
     @property
     def name(self) -> str:
@@ -66,17 +70,23 @@ Check = Callable[[Context], Iterable[Finding]]
 @dataclass(frozen=True)
 class Rule:
     id: str
-    severity: Severity
+    severity: Severity | Mapping[str, Severity]  # one, or one for each tier
     tiers: frozenset[str]
     description: str
     check: Check
+
+    def severity_in(self, tier: str) -> Severity:
+        return self.severity if isinstance(self.severity, str) else self.severity[tier]
 
 
 RULES: dict[str, Rule] = {}
 
 
 def rule(
-    rule_id: str, description: str, tiers: Iterable[str] = ALL_TIERS, severity: Severity = "error"
+    rule_id: str,
+    description: str,
+    tiers: Iterable[str] = ALL_TIERS,
+    severity: Severity | Mapping[str, Severity] = "error",
 ) -> Callable[[Check], Check]:
     """Register a check as a rule."""
 
@@ -117,7 +127,7 @@ def check_policy(context: Context) -> PolicyResult:
                 key,
                 finding.message,
                 registered.id,
-                registered.severity,
+                registered.severity_in(environment.tier),
             )
             if registered.id in waivers:
                 reason = waivers[registered.id][0]
@@ -176,7 +186,7 @@ def failing(problems: Iterable[Problem]) -> list[Problem]:
 
 
 def _load_rule_modules() -> None:
-    from . import network, production, secrets, staging  # noqa: F401 - they register their rules
+    from . import network, production, secrets, staging, tls  # noqa: F401 - they register rules
 
 
 _load_rule_modules()

@@ -47,7 +47,8 @@ def audit_logging(context: Context) -> Iterator[Finding]:
     PRODUCTION,
 )
 def secrets_from_store(context: Context) -> Iterator[Finding]:
-    for variable in context.environment.variables:
+    environment = context.environment
+    for variable in [*environment.variables, *environment.tls]:
         if variable.secret and variable.path and not isinstance(variable.reference, StoreReference):
             yield Finding(
                 variable.path,

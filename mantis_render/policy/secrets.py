@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import quoted
-from ..schema import settings
+from ..schema import secret_paths, value_at_path
 from . import Context, Environment, Finding, rule
 
 # `<CHANGE_ME_POSTGRES_PASSWORD>`, `<VAULT_SECRET>` and the like, left from a hand-kept template.
 PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*(?::[^>]*)?>")
-SECRET_PATHS = frozenset(setting.path for setting in settings() if setting.secret_kind)
+SECRET_PATHS = frozenset(secret_paths())
 
 
 @rule(
@@ -43,7 +43,7 @@ def no_placeholders(context: Context) -> Iterator[Finding]:
 )
 def secrets_are_references(context: Context) -> Iterator[Finding]:
     for path in sorted(SECRET_PATHS):
-        value = context.environment.value(path)
+        value = value_at_path(context.environment.profile.data, path)
         if isinstance(value, str) and not PLACEHOLDER.search(
             value
         ):  # a placeholder is reported above
