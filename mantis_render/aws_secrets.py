@@ -114,9 +114,9 @@ class AwsSecrets:
             except botocore.exceptions.ClientError as error:
                 if _code(error) == "ResourceExistsException":
                     return False  # created meanwhile
-                raise self._failure(error, reference.path) from None
+                raise self._failure(error, reference.path, "writing") from None
             except botocore.exceptions.BotoCoreError as error:
-                raise self._failure(error, reference.path) from None
+                raise self._failure(error, reference.path, "writing") from None
             return True
         if reference.key is None:
             return False
@@ -129,6 +129,7 @@ class AwsSecrets:
         self._call(
             lambda: self._client.put_secret_value(SecretId=reference.path, SecretString=text),
             reference.path,
+            "writing",
         )
         return True
 
@@ -151,15 +152,15 @@ class AwsSecrets:
             raise cached
         return cached
 
-    def _call(self, request: Any, name: str) -> Any:
+    def _call(self, request: Any, name: str, action: str = "reading") -> Any:
         import botocore.exceptions
 
         try:
             return request()
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-            raise self._failure(error, name) from None
+            raise self._failure(error, name, action) from None
 
-    def _failure(self, error: Exception, name: str) -> SecretUnavailable:
+    def _failure(self, error: Exception, name: str, action: str = "reading") -> SecretUnavailable:
         import botocore.exceptions
 
         code = _code(error)
@@ -167,12 +168,12 @@ class AwsSecrets:
         if code == "ResourceNotFoundException":
             return MissingSecret(f"no secret named {name} in AWS Secrets Manager ({self.where})")
         if code in DENIED or status == 403:
-            what = f"reading {name}" if name else "AWS Secrets Manager"
+            what = f"{action} {name}" if name else "AWS Secrets Manager"
             return SecretUnavailable(
                 f"permission denied {what} ({code}: check the credentials and their policy)"
             )
         if isinstance(error, botocore.exceptions.ClientError):
-            what = f"reading {name}" if name else "the request"
+            what = f"{action} {name}" if name else "the request"
             return SecretUnavailable(f"AWS Secrets Manager refused {what} ({code})")
         if isinstance(error, botocore.exceptions.NoCredentialsError):
             return SecretUnavailable(f"no AWS credentials: {AWS_HELP}")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .audit import CertificateAge, SecretAge
     from .compare import FileStatus
     from .explain import Explanation
+    from .provision import Provisioning
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,14 @@ class Project:
                 certificate_age, unreadable = audit_certificate(profile, resolved, as_of)
                 problems += unreadable
         return ages, certificate_age, problems
+
+    def init_secrets(self, name: str, environ: Mapping[str, str], dry_run: bool) -> Provisioning:
+        """Create the missing store secrets of ``name`` (see mantis_render.provision)."""
+        from .provision import init_secrets
+
+        profile = self.load_valid(name)
+        secrets = [v for v in environment_variables(profile) if v.secret] + tls_files(profile)
+        return init_secrets(profile, secrets, environ, dry_run)
 
     def committable(self, name: str) -> dict[str, str]:
         """The files of ``name`` that are committed (no .env), rendered without any secret store.

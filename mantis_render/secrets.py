@@ -309,6 +309,7 @@ class VaultReader:
                         )
                     ),
                     reference.path,
+                    "writing",
                 )
                 return True
             except SecretUnavailable as error:
@@ -320,7 +321,7 @@ class VaultReader:
 
     def check_access(self) -> None:
         """Raise SecretUnavailable unless the token is valid (no secret is read)."""
-        self._call(lambda: self._client.auth.token.lookup_self(), "")
+        self._call(lambda: self._client.auth.token.lookup_self(), "", "checking the token for")
 
     def metadata(self, path: str) -> dict[str, Any]:
         """KV v2 metadata of a secret (versions and their times)."""
@@ -349,7 +350,7 @@ class VaultReader:
             raise cached
         return cached
 
-    def _call(self, request: Any, path: str) -> Any:
+    def _call(self, request: Any, path: str, action: str = "reading") -> Any:
         import hvac.exceptions
         import requests
 
@@ -367,11 +368,11 @@ class VaultReader:
             raise MissingSecret(f"no secret at {where} in Vault") from None
         except hvac.exceptions.Forbidden:
             raise SecretUnavailable(
-                f"permission denied reading {where} (check the token and its policy)"
+                f"permission denied {action} {where} (check the token and its policy)"
             ) from None
         except hvac.exceptions.VaultError as error:
             raise SecretUnavailable(
-                f"Vault refused reading {where}: {_first_line(error)}"
+                f"Vault refused {action} {where}: {_first_line(error)}"
             ) from None
         except requests.exceptions.RequestException as error:
             raise SecretUnavailable(

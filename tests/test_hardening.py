@@ -220,15 +220,17 @@ def test_a_symlinked_output_folder_is_written_where_it_points_and_stays_a_link(
 
 def test_a_dangling_symlink_for_the_output_folder_is_refused(project: Path, cli: CliRun) -> None:
     (project / "rendered").mkdir()
-    (project / "rendered/development").symlink_to("/nonexistent")
+    missing = project.parent / "missing"
+    (project / "rendered/development").symlink_to(missing)
 
     result = cli("render", "development")
 
     assert result.exit_code == 1
     assert result.stderr == (
-        f"{project}/rendered/development: cannot write: is a symlink to /nonexistent, "
+        f"{project}/rendered/development: cannot write: is a symlink to {missing}, "
         "which is not a folder\n"
     )
+    assert not missing.exists()
     assert os.listdir(project / "rendered") == ["development"]
 
 

@@ -400,6 +400,7 @@ def test_any_aws_value_reads_back_exactly_and_is_never_printed_or_committed(
     from click.testing import CliRunner
 
     from mantis_render.cli import main
+    from mantis_render.filters import UnrepresentableValue, quote_dotenv
 
     from .conftest import AWS_HERMETIC, AWS_VARIABLES, VAULT_VARIABLES
 
@@ -415,6 +416,14 @@ def test_any_aws_value_reads_back_exactly_and_is_never_printed_or_committed(
     env = {**dict.fromkeys(VAULT_VARIABLES + AWS_VARIABLES), **AWS_HERMETIC}
     env |= dev_vault.env() | local_aws_server.env()
     result = CliRunner().invoke(main, ["--root", str(root), "render", "staging"], env=env)
+    assert password not in result.output
+    try:
+        quote_dotenv(password)
+    except UnrepresentableValue:  # a refused class (README "Exact output"): said, not written
+        assert result.exit_code == 1
+        assert "cannot be written to .env (POSTGRES_PASSWORD)" in result.output
+        assert not (root / "rendered/staging").exists()
+        return
     assert result.exit_code == 0, result.output
     env_file = root / "rendered/staging/.env"
     assert read_with_python_dotenv(env_file)["POSTGRES_PASSWORD"] == password

@@ -1,4 +1,4 @@
-"""secrets audit."""
+"""secrets audit and secrets init."""
 
 from __future__ import annotations
 
@@ -64,3 +64,34 @@ def audit(root: Path, environment: str, output_format: str, as_of: datetime | No
     late = any(age.status == "overdue" for age in ages)
     late |= certificate is not None and certificate.status != "ok"
     exit_invalid_if(report(problems) or late)
+
+
+@secrets.command()
+@click.argument("environment", metavar="ENV", shell_complete=complete_environment)
+@click.option(
+    "--dry-run", is_flag=True, help="Say what would be created; write nothing to any store."
+)
+@click.pass_obj
+def init(root: Path, environment: str, dry_run: bool) -> None:
+    """Create, in its store, each secret ENV references that is missing.
+
+    \b
+    Each value is generated (letters and digits; 32 characters, 40 for API keys,
+    64 for JWT secrets), written where nothing is and never over a value: Vault
+    with check-and-set, AWS Secrets Manager by creating the secret. Nothing secret
+    is printed. Certificates are not generated: a missing one is a failure.
+    Exit status 1 when any secret could not be checked or created.
+    """
+    from ..errors import MantisRenderError
+
+    project = open_project(root)
+    check_environment(project, environment)
+    try:
+        provisioning = project.init_secrets(environment, os.environ, dry_run)
+    except MantisRenderError as error:
+        exit_invalid_if(report(error.problems))
+        return
+    width = max((len(step.outcome) for step in provisioning.steps), default=0)
+    for step in provisioning.steps:
+        click.echo(f"{step.outcome:<{width}}  {step.variable}  {step.reference}")
+    exit_invalid_if(report(provisioning.problems))
