@@ -12,7 +12,13 @@ from typing import Any
 
 from .errors import quoted
 from .profiles import Layer, Profile
-from .secrets import EnvReference, FileReference, StoreReference, parse_reference
+from .secrets import (
+    KUBERNETES_ONLY,
+    EnvReference,
+    FileReference,
+    StoreReference,
+    parse_reference,
+)
 from .stack import container_values
 from .variables import Variable, environment_variables, value_at
 from .yaml_source import format_key_path
@@ -69,6 +75,9 @@ def explain(profile: Profile, name: str, render: Render) -> Explanation:
     lands_in = sorted(
         path for path in set(baseline) | set(changed) if baseline.get(path) != changed.get(path)
     )
+    reference = variable.reference
+    if isinstance(reference, StoreReference) and reference.store in KUBERNETES_ONLY:
+        lands_in.remove(".env")  # External Secrets alone reads it: never resolved locally
     word = re.compile(rf"\b{re.escape(variable.name)}\b")
     named_in = sorted(path for path, text in baseline.items() if word.search(text))
     origins = _origins(profile.layers, variable)

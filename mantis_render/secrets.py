@@ -93,6 +93,8 @@ STORE_KINDS: dict[str, StoreKind] = {
     )
 }
 LOCAL_KINDS = ("env", "file")
+# Stores only External Secrets reads, in the cluster: never resolved for a local .env.
+KUBERNETES_ONLY = ("azure", "kubernetes")
 REFERENCE_FORMS = (
     ", ".join(store.form for store in STORE_KINDS.values()) + ", {env: NAME} or {file: PATH}"
 )

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from .profiles import Profile
 from .secrets import (
+    KUBERNETES_ONLY,
     STORE_KINDS,
     StoreNotConfigured,
     StoreReference,
@@ -66,4 +67,5 @@ class Stores:
             from .aws_secrets import AwsSecrets
 
             return AwsSecrets(self._environ)
+        assert kind in KUBERNETES_ONLY, kind
         raise StoreNotConfigured(kubernetes_only(kind))

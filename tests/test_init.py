@@ -59,12 +59,12 @@ def test_new_then_init_then_render_provisions_an_environment_end_to_end(
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     expected = [
-        f"created  {name}  vault:{path.replace('qa', qa, 1)}#{key}"
+        f"created  {name:<22}  vault:{path.replace('qa', qa, 1)}#{key}"
         for name, path, key, _ in QA_SECRETS
     ]
     expected += [
-        f"exists   tls.crt  vault:mantis/{qa}/tls#certificate",
-        f"exists   tls.key  vault:mantis/{qa}/tls#private_key",
+        f"exists   tls.crt                 vault:mantis/{qa}/tls#certificate",
+        f"exists   tls.key                 vault:mantis/{qa}/tls#private_key",
     ]
     assert result.stdout.splitlines() == expected
 
@@ -91,7 +91,7 @@ def test_dry_run_writes_nothing(cli: CliRun, dev_vault: DevVault, qa: str) -> No
     result = cli("secrets", "init", qa, "--dry-run", env=dev_vault.env())
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == (
-        f"would create  POSTGRES_PASSWORD  vault:mantis/{qa}/postgres#password"
+        f"would create  POSTGRES_PASSWORD       vault:mantis/{qa}/postgres#password"
     )
     assert dev_vault.client.secrets.kv.v2.list_secrets(path=f"mantis/{qa}", mount_point="secret")[
         "data"
@@ -133,7 +133,7 @@ def test_failures_are_each_listed_and_exit_1(
         "missing, and not generated here: a certificate and its key come from your certificate "
         "authority; store them at this reference",
     ]
-    assert "created  POSTGRES_PASSWORD" in result.stdout  # the others are still created
+    assert "created  POSTGRES_PASSWORD " in result.stdout  # the others are still created
 
     denied = cli("secrets", "init", qa, env=dev_vault.env(VAULT_TOKEN="wrong"))
     assert denied.exit_code == 1
@@ -161,8 +161,8 @@ def test_init_creates_aws_secrets_and_never_replaces_one(
     result = cli("secrets", "init", qa, env=env)
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert f"created  POSTGRES_PASSWORD  aws:mantis/{qa}/postgres#password" in lines
-    assert f"exists   JWT_SECRET  aws:mantis/{qa}/jwt" in lines
+    assert f"created  POSTGRES_PASSWORD       aws:mantis/{qa}/postgres#password" in lines
+    assert f"exists   JWT_SECRET              aws:mantis/{qa}/jwt" in lines
     stored = json.loads(
         local_aws.client.get_secret_value(SecretId=f"mantis/{qa}/postgres")["SecretString"]
     )

@@ -432,3 +432,24 @@ def test_any_aws_value_reads_back_exactly_and_is_never_printed_or_committed(
     for path in (root / "rendered/staging").rglob("*"):
         if path.is_file() and path.name != ".env" and path.parent.name != "tls":
             assert password not in path.read_text()
+
+
+def test_explain_and_env_template_name_each_store(project: Path, cli: CliRun) -> None:
+    mix_stores(project)
+    text = (project / STAGING).read_text()
+    explained = cli("explain", "staging", "REDIS_PASSWORD")
+    assert explained.exit_code == 0
+    assert explained.stdout.splitlines()[:3] == [
+        "REDIS_PASSWORD = azure:mantis-staging-redis",
+        f"  set by        {STAGING}:{line_of(text, AZURE_REDIS)}  redis.password",
+        "  lands in      k8s/externalsecret.yaml",
+    ]
+    explained = cli("explain", "staging", "POSTGRES_PASSWORD")
+    assert explained.stdout.splitlines()[2] == "  lands in      .env, k8s/externalsecret.yaml"
+    template = cli("env-template", "staging").stdout.splitlines()
+    assert "POSTGRES_PASSWORD='<AWS_SECRET:aws:mantis/staging/postgres#password>'" in template
+    assert "REDIS_PASSWORD='<AZURE_SECRET:azure:mantis-staging-redis>'" in template
+    assert (
+        "GRAFANA_ADMIN_PASSWORD='<KUBERNETES_SECRET:kubernetes:mantis-grafana#admin-password>'"
+        in template
+    )

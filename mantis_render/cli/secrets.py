@@ -91,7 +91,9 @@ def init(root: Path, environment: str, dry_run: bool) -> None:
     except MantisRenderError as error:
         exit_invalid_if(report(error.problems))
         return
-    width = max((len(step.outcome) for step in provisioning.steps), default=0)
-    for step in provisioning.steps:
-        click.echo(f"{step.outcome:<{width}}  {step.variable}  {step.reference}")
+    steps = provisioning.steps
+    width = max((len(step.outcome) for step in steps), default=0)
+    name_width = max((len(step.variable) for step in steps), default=0)
+    for step in steps:
+        click.echo(f"{step.outcome:<{width}}  {step.variable:<{name_width}}  {step.reference}")
     exit_invalid_if(report(provisioning.problems))
