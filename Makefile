@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ENV ?=
 
-.PHONY: render validate check list test lint bench lock clean
+.PHONY: render validate check list test lint bench lock clean .go-template-tools
 
 # Every install takes the exact versions and hashes of a lock in requirements/ (made by
 # `make lock` from pyproject.toml), so every machine renders and verifies alike; the project
@@ -25,6 +25,16 @@ $(VENV)/.installed: pyproject.toml requirements/render.txt
 $(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
 	$(call LOCKED,test)
 	touch $@
+
+# Go's text/template with sprig, which the tests use to evaluate the ExternalSecret templates as
+# External Secrets does: Debian's packages, installed when missing (as root, or with sudo).
+GO_SPRIG := /usr/share/gocode/src/github.com/Masterminds/sprig
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.go-template-tools:
+	@command -v go >/dev/null && test -d $(GO_SPRIG) || { \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) apt-get install -y -q golang-go golang-github-masterminds-sprig-dev; }
 
 $(VENV)/.installed-dev: $(VENV)/.installed-test requirements/dev.txt
 	$(call LOCKED,dev)
@@ -45,7 +55,7 @@ check: $(VENV)/.installed
 list: $(VENV)/.installed
 	$(BIN)/mantis-render list
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test .go-template-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev

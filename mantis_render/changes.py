@@ -19,7 +19,7 @@ from .layout import DEFAULT_OUTPUT
 from .output import read_environment
 from .profiles import ENVIRONMENT_NAME
 from .project import Project, RenderedEnvironment
-from .render import EXTERNAL_SECRET
+from .render import EXTERNAL_SECRET, PRIVATE_OUTPUTS
 from .schema import settings
 from .variables import Variable
 
@@ -136,7 +136,9 @@ def _environment_changes(
     )
     if not result.variables and old_files != new_files and before and after:
         prefix = f"{DEFAULT_OUTPUT}/{name}/"
-        result.file_diffs = unified_diff(new_files, old_files, prefix, secret_names)
+        # and the composed secrets (URLs holding a password) of either side
+        composed = {v.name for v in (*old.values(), *new.values()) if v.secret}
+        result.file_diffs = unified_diff(new_files, old_files, prefix, [*secret_names, *composed])
     if status == "changed" and not (
         result.variables
         or result.file_diffs
@@ -183,7 +185,7 @@ def _waivers(project: Project, name: str) -> list[str]:
 def _committable(environment: RenderedEnvironment | None) -> dict[str, str]:
     if environment is None:
         return {}
-    return {path: text for path, text in environment.files.items() if path != ".env"}
+    return {path: text for path, text in environment.files.items() if path not in PRIVATE_OUTPUTS}
 
 
 def _stale(project: Project, name: str, rendered: RenderedEnvironment | None) -> list[str]:

@@ -58,7 +58,49 @@ def variable_reference(profiles: Mapping[str, Profile]) -> str:
     for section, rows in rows_by_section.items():
         lines += ["", f"## {section}", "", _row(header), _row(["---"] * len(header))]
         lines += [_row(row) for row in rows]
+    lines += _composed(profiles)
     return "\n".join(lines) + "\n"
+
+
+def _composed(profiles: Mapping[str, Profile]) -> list[str]:
+    """A table of the composed variables: each one's template, and its value per environment
+    (a secret one is made where the secrets are: no value here)."""
+    from .variables import environment_variables
+
+    rows: dict[str, list[str]] = {}
+    names = list(profiles)
+    for profile in profiles.values():
+        made = {v.name: v for v in environment_variables(profile)}
+        for name, spec in (profile.data.get("composed") or {}).items():
+            row = rows.setdefault(
+                name,
+                [
+                    f"`{name}`",
+                    _escape(str(spec.get("description", ""))),
+                    f"`{_escape(spec['template'])}`",
+                    "",
+                    *([""] * len(names)),
+                ],
+            )
+            variable = made[name]
+            if variable.secret:
+                row[3] = "yes"
+            shown = "(made from secrets)" if variable.secret else _escape(str(variable.value))
+            row[4 + names.index(profile.name)] = shown
+    if not rows:
+        return []
+    header = ["Variable", "Description", "Template", "Secret", *names]
+    return [
+        "",
+        "## Composed variables",
+        "",
+        "Built from the settings above (`{section.key}`, `|urlencode`, `{composed.NAME}`); one",
+        "that reads a secret is a secret, made where the secrets are.",
+        "",
+        _row(header),
+        _row(["---"] * len(header)),
+        *(_row(row) for row in rows.values()),
+    ]
 
 
 def _section_title(path: KeyPath) -> str:

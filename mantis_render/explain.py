@@ -19,7 +19,7 @@ from .secrets import (
     StoreReference,
     parse_reference,
 )
-from .stack import container_values
+from .stack import ContainerValue, container_values
 from .variables import Variable, environment_variables, value_at
 from .yaml_source import format_key_path
 
@@ -49,6 +49,8 @@ class Explanation:
     # What the MANTIS services' containers are told instead, and why (None: the same value).
     in_containers: str | None = None
     in_containers_why: str | None = None
+    # A composed variable's parts: each setting it reads, where that is set, and its value.
+    parts: list[Origin] = dataclasses.field(default_factory=list)
 
 
 class UnknownVariable(LookupError):
@@ -82,6 +84,8 @@ def explain(profile: Profile, name: str, render: Render) -> Explanation:
     named_in = sorted(path for path, text in baseline.items() if word.search(text))
     origins = _origins(profile.layers, variable)
     inside = {value.name: value for value in container_values(profile.data)}.get(variable.name)
+    if inside is None:
+        inside = _composed_inside(profile, variables, variable)
     return Explanation(
         variable=variable.name,
         setting=format_key_path(variable.path) if variable.path else None,
@@ -93,7 +97,41 @@ def explain(profile: Profile, name: str, render: Render) -> Explanation:
         named_in=named_in,
         in_containers=inside.value if inside else None,
         in_containers_why=inside.reason if inside else None,
+        parts=_parts(profile, variables, variable),
     )
+
+
+def _composed_inside(
+    profile: Profile, variables: list[Variable], variable: Variable
+) -> ContainerValue | None:
+    """A composed variable that reads a loopback address, as the containers are told it."""
+    from .composed import container_forms
+    from .stack import container_data
+
+    for form in container_forms(profile.data, container_data(profile.data), variables):
+        if form.name == variable.name:
+            value = HIDDEN if form.secret else str(form.value)
+            where = "containers.env" if form.secret else "the compose override"
+            why = f"it reads a store's loopback address; made for the compose network, in {where}"
+            return ContainerValue(form.name, value, "", why)
+    return None
+
+
+def _parts(profile: Profile, variables: list[Variable], variable: Variable) -> list[Origin]:
+    """Each setting a composed variable reads, in the order its template names them."""
+    from .composed import SECTION, parse, placeholders
+
+    if variable.path is None or variable.path[0] != SECTION:
+        return []
+    by_path = {v.path: v for v in variables if v.path}
+    template = value_at(profile.data, variable.path)["template"]
+    parts = []
+    for placeholder in placeholders(parse(template)):
+        used = by_path[placeholder.path]
+        location = profile.locations[placeholder.path]
+        shown = _shown(used, _final_value(profile, used))
+        parts.append(Origin(location.file, location.line, f"{placeholder.shown} = {shown}"))
+    return parts
 
 
 def _find(variables: list[Variable], name: str) -> Variable:
@@ -124,6 +162,8 @@ def _origins(layers: tuple[Layer, ...], variable: Variable) -> list[Origin]:
 
 
 def _shown(variable: Variable, value: Any) -> str:
+    if isinstance(value, dict) and "template" in value:  # a composed variable: its template
+        return str(value["template"])
     if isinstance(value, dict):
         return str(parse_reference(value))
     if variable.secret:
@@ -173,6 +213,8 @@ def _sentinel(value: Any) -> Any:
         return value + 7919
     if isinstance(value, list):
         return [f"{SENTINEL_TEXT}:1"]
+    if isinstance(value, dict) and "template" in value:  # a composed variable
+        return {**value, "template": value["template"] + SENTINEL_TEXT}
     if isinstance(value, dict):
         reference = parse_reference(value)
         if isinstance(reference, StoreReference):

@@ -14,7 +14,7 @@ from .layout import DEFAULT_OUTPUT, PROFILES_DIR, TEMPLATES_DIR
 from .output import read_environment
 from .policy import Context, Environment, PolicyResult, check_policy, failing
 from .profiles import Profile, ProfileSet
-from .render import PRIVATE_OUTPUTS, TEMPLATES, Renderer, outputs_for
+from .render import PRIVATE_OUTPUTS, TEMPLATES, Renderer, needs_containers_env, outputs_for
 from .resolution import resolve_secrets
 from .schema import TIERS, settings, validate_profile
 from .variables import Variable, environment_variables, secret_variables
@@ -104,7 +104,7 @@ class Project:
                 f"not in the Kubernetes output (env/file references): {', '.join(local_only)}"
             )
         complete = all(variable.value is not None for variable in variables)
-        outputs = outputs_for(variables, complete, tls)
+        outputs = outputs_for(variables, complete, tls, needs_containers_env(profile, variables))
         files = self._get_renderer().render(profile, variables, outputs, tls)
         if verify:
             templates = {output: f"templates/{TEMPLATES[output]}" for output in files}
@@ -202,7 +202,9 @@ class Project:
         """A unified diff from the committed files of ``name`` to a fresh render, secrets masked."""
         from .compare import unified_diff
 
+        # the schema's secrets, and the composed ones (a URL holding a password)
         secret_names = [setting.env for setting in settings() if setting.secret_kind]
+        secret_names += [v.name for v in environment_variables(self.load_valid(name)) if v.secret]
         on_disk = read_environment(out_dir, name)
         return unified_diff(self.committable(name), on_disk, f"{out_dir / name}/", secret_names)
 

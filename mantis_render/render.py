@@ -12,6 +12,8 @@ from typing import Any, get_args
 import jinja2
 
 from . import stack
+from .composed import SECTION as COMPOSED
+from .composed import container_forms, flattened, kubernetes_composed, placeholders
 from .errors import Problem, RenderError
 from .filters import (
     FILTERS,
@@ -32,8 +34,10 @@ LITERAL_SECRET = "k8s/secret.yaml"
 TLS_EXTERNAL_SECRET = "k8s/tls-externalsecret.yaml"
 TLS_LITERAL_SECRET = "k8s/tls-secret.yaml"
 TLS_FILES = ("tls/tls.crt", "tls/tls.key")
+CONTAINERS_ENV = "containers.env"
 TEMPLATES: dict[str, str] = {
     DOTENV: "dotenv.j2",
+    CONTAINERS_ENV: "containers.env.j2",
     ".env.example": "dotenv.example.j2",
     "docker-compose.override.yml": "docker-compose.override.yml.j2",
     EXTERNAL_SECRET: "k8s/externalsecret.yaml.j2",
@@ -45,12 +49,15 @@ TEMPLATES: dict[str, str] = {
     "tls/tls.key": "tls/tls.key.j2",
 }
 # Files that hold resolved secret values: never committed, readable by their owner only.
-PRIVATE_OUTPUTS = frozenset({DOTENV, *TLS_FILES})
+PRIVATE_OUTPUTS = frozenset({DOTENV, CONTAINERS_ENV, *TLS_FILES})
 ENV_TEMPLATE = "dotenv.template.j2"
 
 
 def outputs_for(
-    variables: list[Variable], with_dotenv: bool, tls: list[Variable] | None = None
+    variables: list[Variable],
+    with_dotenv: bool,
+    tls: list[Variable] | None = None,
+    containers_env: bool = False,
 ) -> list[str]:
     """The files an environment renders to: Kubernetes gets an ExternalSecret for store
     references and a plain Secret for literal secrets; .env only once every secret is resolved.
@@ -60,6 +67,7 @@ def outputs_for(
     tls_sources = {file.source for file in tls or []}
     wanted = {
         DOTENV: with_dotenv,
+        CONTAINERS_ENV: with_dotenv and containers_env,
         EXTERNAL_SECRET: not sources.isdisjoint(STORE_KINDS),
         LITERAL_SECRET: "literal" in sources,
         TLS_EXTERNAL_SECRET: not tls_sources.isdisjoint(STORE_KINDS),
@@ -214,6 +222,7 @@ def _context(
     for variable in variables:
         by_source[variable.source].append(variable)
     stored = [variable for variable in variables if variable.source in STORE_KINDS]
+    forms = container_forms(profile.data, stack.container_data(profile.data), variables)
     return {
         "environment": profile.name,
         "namespace": f"mantis-{profile.name}",
@@ -225,6 +234,8 @@ def _context(
         # through each entry's own store reference.
         "store_variables": stored,
         "default_store": next((kind for kind in STORE_KINDS if by_source[kind]), None),
+        # Secret composed variables: their External Secrets templates, and the literal ones.
+        "composed": kubernetes_composed(profile.data, variables),
         # The certificate and its key, by file name (tls.crt, tls.key); empty without a tls section.
         "tls": {file.name: file for file in tls},
         "kubernetes_files": [
@@ -234,16 +245,32 @@ def _context(
             "stores": stack.STORES,
             "used_by_services": stack.USED_BY_SERVICES,
             "container_values": stack.container_values(profile.data),
+            # Composed variables that read a loopback address: made again for the containers.
+            # Plain ones are told in the override; secret ones come from containers.env.
+            "composed_values": [form for form in forms if not form.secret],
+            "composed_secrets": [form for form in forms if form.secret],
         },
     }
+
+
+def needs_containers_env(profile: Profile, variables: list[Variable]) -> bool:
+    """Whether a secret composed variable differs inside the containers (containers.env)."""
+    forms = container_forms(profile.data, stack.container_data(profile.data), variables)
+    return any(form.secret for form in forms)
 
 
 def _unwritable_values(profile: Profile, variables: list[Variable]) -> list[Problem]:
     """Check every variable against every format up front, so that all problems are reported."""
     problems = []
+    refused: set[Any] = set()
+    declared = profile.data.get(COMPOSED) or {}
     for variable in variables:
         if variable.value is None:  # an unresolved reference: nothing of it is written
             continue
+        if variable.path and variable.path[0] == COMPOSED:
+            parts = {part.path for part in placeholders(flattened(declared, variable.name))}
+            if parts & refused:
+                continue  # said once, at the part (composed variables come after their parts)
         formats: list[tuple[str, Callable[[str], str]]] = [
             (".env", quote_dotenv),
             ("YAML", quote_yaml),
@@ -259,5 +286,6 @@ def _unwritable_values(profile: Profile, variables: list[Variable]) -> list[Prob
                 key = format_key_path(variable.path) if variable.path else variable.name
                 message = f"cannot be written to {format_name} ({variable.name}): {error}"
                 problems.append(Problem(file, line, key, message))
+                refused.add(variable.path)
                 break  # one line a value, for the first format that cannot carry it
     return problems

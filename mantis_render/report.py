@@ -77,6 +77,8 @@ class TextReporter:
             lines.append(
                 f"  containers    {explanation.in_containers}  ({explanation.in_containers_why})"
             )
+        for part in explanation.parts:
+            lines.append(f"  part          {part.file}:{part.line}  {part.value}")
         lines.append(f"  lands in      {', '.join(explanation.lands_in) or '(no output)'}")
         lines.append(f"  named in      {', '.join(explanation.named_in) or '(no output)'}")
         return "\n".join(lines) + "\n"

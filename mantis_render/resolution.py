@@ -19,7 +19,7 @@ from .secrets import (
     read_file,
 )
 from .stores import Stores
-from .variables import Variable
+from .variables import Variable, with_composed_values
 from .yaml_source import format_key_path
 
 
@@ -66,6 +66,8 @@ def resolve_secrets(
             problems.append(reference_problem(profile, variable, str(error)))
             value = None
         resolved.append(dataclasses.replace(variable, value=value))
+    if any(variable.source == "composed" for variable in resolved):
+        resolved = with_composed_values(profile, resolved)
     return Resolution(resolved, problems, not_configured)
 
 

@@ -173,6 +173,7 @@ def _store(kind: str) -> dict[str, Any]:
 
 
 SERVICE_NAME = r"[a-z][a-z0-9_]{0,40}"
+COMPOSED_NAME = r"[A-Z][A-Z0-9_]{0,60}"
 SERVICE_VARIABLE = r"[A-Z][A-Z0-9_]{0,60}"
 # The keys rules give no type: yaml_source keeps every key as text (`1:` is the key "1"), and a
 # rule checked for each key of each service is a measurable part of validating 1,000 of them.
@@ -381,6 +382,35 @@ PROFILE_SCHEMA: dict[str, Any] = {
             "jwt_secret": _secret("JWT_SECRET", "Secret that signs API tokens", "jwt-secret"),
         },
     ),
+    "composed": {
+        "type": "dict",
+        "required": False,
+        "keysrules": {"regex": COMPOSED_NAME},
+        "valuesrules": {
+            "type": "dict",
+            "schema": {
+                "template": {
+                    "type": "string",
+                    "required": True,
+                    "empty": False,
+                    "meta": {
+                        "description": "The value: text with {setting.path|filter} placeholders"
+                    },
+                },
+                "description": {
+                    "type": "string",
+                    "required": False,
+                    "empty": False,
+                    "meta": {"description": "What the variable is, for docs/variables.md"},
+                },
+            },
+        },
+        "meta": {
+            "description": "Variables composed from settings and secrets (connection URLs), "
+            "by name",
+            "composed": True,
+        },
+    },
     "tls": {
         "type": "dict",
         "required": False,
@@ -451,10 +481,14 @@ def _service_settings(services: Mapping[str, Any], prefix: KeyPath) -> Iterator[
 
 
 def duplicate_variables(profile: Profile) -> list[Problem]:
-    """Two settings that would write the same variable (a service variable can clash)."""
+    """Two settings that would write the same variable (a service or composed variable can
+    clash)."""
     seen: dict[str, KeyPath] = {}
     problems = []
-    for setting in settings(profile.data):
+    composed = [
+        Setting(("composed", name), name, "", None) for name in profile.data.get("composed") or {}
+    ]
+    for setting in [*settings(profile.data), *composed]:
         if setting.env in seen:
             location = profile.locations.get(setting.path) or Location(profile.file, 1)
             first = format_key_path(seen[setting.env])
@@ -500,8 +534,23 @@ def value_at_path(data: Any, path: KeyPath) -> Any:
 
 
 def _across_settings(profile: Profile) -> list[Problem]:
-    """What no single setting's rules can see: clashing variables, stores not configured."""
-    return duplicate_variables(profile) + unconfigured_stores(profile)
+    """What no single setting's rules can see: clashing variables, stores not configured,
+    composed variables that name what is not there."""
+    return duplicate_variables(profile) + unconfigured_stores(profile) + composed_problems(profile)
+
+
+def composed_problems(profile: Profile) -> list[Problem]:
+    from .composed import check_templates
+
+    composed = profile.data.get("composed") or {}
+    if not composed:
+        return []
+    secret_of = {setting.path: bool(setting.secret_kind) for setting in settings(profile.data)}
+    problems = []
+    for path, message in check_templates(composed, secret_of):
+        location = profile.locations.get(path) or where_to_add(profile, path)
+        problems.append(Problem(location.file, location.line, format_key_path(path), message))
+    return problems
 
 
 class _FiniteNumberType(type):

@@ -126,3 +126,19 @@ def _kafka_values(servers: list[str]) -> Iterator[ContainerValue]:
         )
         name = _ENV_OF[("kafka", "bootstrap_servers")]
         yield ContainerValue(name, ",".join(inside), ",".join(servers), why)
+
+
+def container_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The profile's data as a container sees it: each loopback store address replaced by the
+    store's service and port, as container_values says (the rest is shared, not copied)."""
+    seen = dict(data)
+    for store in STORES:
+        section = data[store.section]
+        if store is KAFKA:
+            servers = section["bootstrap_servers"]
+            inside = [KAFKA.address if is_loopback(s.rpartition(":")[0]) else s for s in servers]
+            if inside != servers:
+                seen[store.section] = {**section, "bootstrap_servers": inside}
+        elif is_loopback(str(section["host"])):
+            seen[store.section] = {**section, "host": store.service, "port": store.port}
+    return seen

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
 
 from mantis_render.cli import main
 from mantis_render.project import Project
+from mantis_render.render import PRIVATE_OUTPUTS
 
 from .conftest import REPO, VAULT_VARIABLES, vault_secret_values
 from .readers import (
@@ -64,19 +66,47 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, dev_vault: DevVault) -> P
 
 
 def expected_variables(environment: str) -> dict[str, str]:
-    """Every variable's value: the profile's, and for staging/production the dev Vault's secrets."""
+    """Every variable's value: the profile's, for staging/production the dev Vault's secrets,
+    and the composed ones made here from those (an oracle apart from mantis-render's)."""
     values = {v.name: v.value for v in Project(REPO).build(environment).variables}
     if environment != "development":
         values.update(vault_secret_values(environment))
+    values.update(composed_values(values))  # type: ignore[arg-type]
     assert None not in values.values()
     return values  # type: ignore[return-value]
+
+
+def composed_values(v: dict[str, str]) -> dict[str, str]:
+    """The shipped composed variables, as their users expect them, from the others' values."""
+
+    def q(text: str) -> str:
+        return quote(text, safe="")
+
+    database = (
+        f"postgresql://{q(v['POSTGRES_USER'])}:{q(v['POSTGRES_PASSWORD'])}@"
+        f"{v['POSTGRES_HOST']}:{v['POSTGRES_PORT']}/{v['POSTGRES_DB']}"
+    )
+    return {
+        "DATABASE_URL": database,
+        "TIMESCALEDB_URL": f"postgresql://{q(v['TIMESCALEDB_USER'])}:{q(v['TIMESCALEDB_PASSWORD'])}@"
+        f"{v['TIMESCALEDB_HOST']}:{v['TIMESCALEDB_PORT']}/{v['TIMESCALEDB_DB']}",
+        "REDIS_URL": f"redis://:{q(v['REDIS_PASSWORD'])}@{v['REDIS_HOST']}:{v['REDIS_PORT']}/{v['REDIS_DB']}",
+        "MLFLOW_TRACKING_URI": f"http://{v['MLFLOW_HOST']}:{v['MLFLOW_PORT']}",
+        "MLFLOW_BACKEND_STORE_URI": database,
+        "MLFLOW_S3_ENDPOINT_URL": f"http://{v['MINIO_HOST']}:{v['MINIO_PORT']}",
+        "MLFLOW_ARTIFACT_ROOT": f"s3://{v['MINIO_BUCKET']}/mlflow",
+    }
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_output_is_rendered(rendered: Path, environment: str) -> None:
     folder = rendered / environment
     files = sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
-    private = [".env"] if environment == "development" else [".env", "tls/tls.crt", "tls/tls.key"]
+    private = (
+        [".env", "containers.env"]
+        if environment == "development"
+        else [".env", "tls/tls.crt", "tls/tls.key"]
+    )
     assert files == sorted([*private, *COMMITTABLE[environment]])
 
 
@@ -149,6 +179,15 @@ def test_external_secret_maps_every_secret_to_its_vault_reference(
 ) -> None:
     external = _objects(rendered, environment)["ExternalSecret"]
     assert external["apiVersion"] == "external-secrets.io/v1"
+    # The composed secrets' templates (evaluated with Go in test_composed.py).
+    template = external["spec"]["target"].pop("template")
+    assert (template["engineVersion"], template["mergePolicy"]) == ("v2", "Merge")
+    assert sorted(template["data"]) == [
+        "DATABASE_URL",
+        "MLFLOW_BACKEND_STORE_URI",
+        "REDIS_URL",
+        "TIMESCALEDB_URL",
+    ]
     assert external["spec"] == {
         "refreshInterval": "1h",
         "secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault-backend"},
@@ -213,6 +252,8 @@ def test_compose_accepts_base_and_override_and_reads_secrets_from_dotenv(
     # A MANTIS service's container gets the .env, but the compose network's address of each
     # store where the profile's address is loopback (development): see test_stack.py.
     inside = CONTAINER_ADDRESSES if environment == "development" else {}
+    # and the composed variables made from those addresses (containers.env for the secret ones)
+    inside = {**inside, **composed_values({**expected, **inside})}
     for name in ("ingestion-iiot", "dashboard"):
         assert unescaped(services[name]["environment"]) == {**expected, **inside}
         assert services[name]["deploy"]["replicas"] == int(expected["REPLICAS"])
@@ -268,12 +309,12 @@ def test_every_file_starts_with_a_generated_header_naming_its_sources(
 def test_committed_rendered_output_is_current() -> None:
     """The repository's rendered/ holds exactly the committable files, as the profiles render them."""
     for environment in ENVIRONMENTS:
-        files = {k: v for k, v in Project(REPO).build(environment).files.items() if k != ".env"}
+        files = Project(REPO).committable(environment)
         folder = REPO / "rendered" / environment
         committed = sorted(
             str(p.relative_to(folder))
             for p in folder.rglob("*")
-            if p.is_file() and p.name != ".env"
+            if p.is_file() and str(p.relative_to(folder)) not in PRIVATE_OUTPUTS
         )
         assert committed == sorted(files) == COMMITTABLE[environment]
         for output, text in files.items():

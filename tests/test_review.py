@@ -65,6 +65,7 @@ def test_check_names_stale_missing_and_extra_files_and_writes_nothing(
         "production: up to date",
         f"{rendered}/staging/.env.example: stale",
         f"{rendered}/staging/docker-compose.override.yml: missing",
+        f"{rendered}/staging/k8s/externalsecret.yaml: stale",  # DATABASE_URL's template
         f"{rendered}/staging/k8s/kustomization.yaml: stale",
         f"{rendered}/staging/k8s/old.yaml: extra",
         f"{rendered}/qa/: extra",
@@ -176,7 +177,8 @@ def test_explain_points_at_the_file_and_line(cli: CliRun, project: Path) -> None
         0,
         "POSTGRES_HOST = postgres.staging.mantis.internal\n"
         f"  set by        profiles/staging.yaml:{line}  postgres.host\n"
-        "  lands in      .env, .env.example, k8s/kustomization.yaml\n"
+        # the ExternalSecret too: the host is written into DATABASE_URL's template there
+        "  lands in      .env, .env.example, k8s/externalsecret.yaml, k8s/kustomization.yaml\n"
         "  named in      .env, .env.example, k8s/kustomization.yaml\n",
     )
 

@@ -150,18 +150,20 @@ def test_a_container_told_localhost_fails_render_and_writes_nothing(
     project: Path, cli: CliRun
 ) -> None:
     _edit_template(
-        project, "{% for variable in stack.container_values %}", "{% for variable in [] %}"
+        project,
+        "{% for variable in stack.container_values + stack.composed_values %}",
+        "{% for variable in stack.composed_values %}",
     )
 
     result = cli("render", "development")
 
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert len(lines) == 7 * 7  # seven services, each told seven loopback stores
+    assert len(lines) == 8 * 7  # seven services and MLflow, each told seven loopback stores
     override = "rendered/development/docker-compose.override.yml"
     assert lines[0].startswith(f"{override}:")
     assert lines[0].split(": ", 1)[1] == (
-        "services.anomaly-detection.env_file: GRAFANA_HOST: the container is told 'localhost', "
+        "services.mlflow.env_file: GRAFANA_HOST: the container is told 'localhost', "
         "which inside a container is the container itself; give it grafana:3000 (the compose "
         "service) (written by templates/docker-compose.override.yml.j2) "
         "[compose-container-loopback]"

@@ -49,6 +49,8 @@ def audit_logging(context: Context) -> Iterator[Finding]:
 def secrets_from_store(context: Context) -> Iterator[Finding]:
     environment = context.environment
     for variable in [*environment.variables, *environment.tls]:
+        if variable.source == "composed":
+            continue  # made from other secrets, each judged itself
         if variable.secret and variable.path and not isinstance(variable.reference, StoreReference):
             yield Finding(
                 variable.path,

@@ -83,8 +83,8 @@ def no_shared_secrets(context: Context) -> Iterator[Finding]:
 def _secrets(environment: Environment) -> Iterator[tuple[Any, str, tuple[str, str]]]:
     """(path, variable, comparison key) of each secret whose value or reference is known."""
     for variable in environment.variables:
-        if not variable.secret or variable.path is None:
-            continue
+        if not variable.secret or variable.path is None or variable.source == "composed":
+            continue  # a composed secret shares its parts' values by design
         if variable.value is not None and not PLACEHOLDER.search(variable.value):
             yield variable.path, variable.name, ("value", variable.value)
         elif variable.reference is not None:

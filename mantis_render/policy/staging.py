@@ -26,6 +26,8 @@ def strong_secrets(context: Context) -> Iterator[Finding]:
     for variable in context.environment.variables:
         if not variable.secret or variable.value is None or variable.path is None:
             continue  # an unresolved reference: nothing to judge yet
+        if variable.source == "composed":
+            continue  # a URL made of parts: the secret parts are judged, not the whole
         value = variable.value
         if PLACEHOLDER.search(value):
             continue  # reported as a placeholder
