@@ -25,6 +25,10 @@ ENVIRONMENT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,54}[a-z0-9])?")
 PARTIAL_NAME = re.compile(r"_[a-z0-9][a-z0-9_-]{0,62}")
 PROFILE_SUFFIX = ".yaml"
 EXTENDS_KEY = "extends"
+# profiles/<env>.local.yaml: a developer's own overrides, git-ignored, merged last (development
+# tier only), never part of the committed output.
+LOCAL_SUFFIX = ".local"
+LOCAL_TIER = "development"
 # The 10,000-service benchmark's base profile is 3.7 MB; a profile past this is a mistake, and
 # refusing it before parsing keeps the memory of a run bounded (parsing takes ~40x the size).
 MAX_PROFILE_BYTES = 16 * 2**20
@@ -117,7 +121,9 @@ class ProfileSet:
             elif path.suffix == ".yml":
                 problems.append(Problem(shown, 0, "", "profiles use the .yaml extension"))
             elif path.suffix == PROFILE_SUFFIX and not (
-                ENVIRONMENT_NAME.fullmatch(path.stem) or PARTIAL_NAME.fullmatch(path.stem)
+                ENVIRONMENT_NAME.fullmatch(path.stem)
+                or PARTIAL_NAME.fullmatch(path.stem)
+                or _is_local_name(path.stem)
             ):
                 problems.append(Problem(shown, 0, "", _NAME_RULE))
         return problems
@@ -146,15 +152,57 @@ class ProfileSet:
                 f"no profile for environment {quoted(name)} in {where} (known: {known})"
             )
 
-    def load(self, name: str) -> Profile:
-        """Load an environment's profile and merge its extends chain, base first."""
+    def load(self, name: str, local: bool = False) -> Profile:
+        """Load an environment's profile and merge its extends chain, base first; with
+        ``local``, the developer's ``<name>.local.yaml`` last, when there is one."""
         self.check_environment(name)
         chain = self._load_chain(name)
         data: dict[str, Any] = {}
         for layer in chain:
             settings = {key: value for key, value in layer.data.items() if key != EXTENDS_KEY}
             data = _merge(data, settings)
+        if local and self.has_local(name):
+            layer = self._local_layer(name, data.get("tier"))
+            chain.append(layer)
+            data = _merge(data, layer.data)
         return Profile(name, data, _Locations(tuple(chain)), tuple(chain))
+
+    def local_name(self, name: str) -> str:
+        return f"{name}{LOCAL_SUFFIX}"
+
+    def has_local(self, name: str) -> bool:
+        return self.path_of(self.local_name(name)).is_file()
+
+    def _local_layer(self, name: str, tier: Any) -> Layer:
+        """The .local file of ``name``: an empty one (all comments) overrides nothing."""
+        local = self.local_name(name)
+        shown = self.display(local)
+        if tier != LOCAL_TIER:
+            raise ProfileError(
+                [
+                    Problem(
+                        shown,
+                        0,
+                        "",
+                        f"personal overrides are for development-tier environments only; {name} "
+                        f"is tier {tier}: remove {shown}",
+                    )
+                ]
+            )
+        try:
+            layer = self._load_layer(local)
+        except ProfileError as error:
+            if [p.message for p in error.problems] == [_EMPTY]:
+                return Layer(local, shown, {}, self.path_of(local))
+            raise
+        for key in (EXTENDS_KEY, "tier"):
+            if key in layer.data:
+                line = layer.lines.get((key,), 1)
+                message = (
+                    f"a .local file overrides settings of {self.display(name)}; it has no {key}"
+                )
+                raise ProfileError([Problem(shown, line, key, message)])
+        return layer
 
     def _profile_files(self) -> list[Path]:
         """The regular files (or symlinks to one) named *.yaml: a folder or a dangling symlink
@@ -233,9 +281,7 @@ class ProfileSet:
                 raise ProfileError(error.problems) from None
             raise
         if parsed.data is None:
-            raise ProfileError(
-                [Problem(shown, 1, "", "the profile is empty; expected a mapping of settings")]
-            )
+            raise ProfileError([Problem(shown, 1, "", _EMPTY)])
         if not isinstance(parsed.data, dict):
             kind = "a list" if isinstance(parsed.data, list) else "a single value"
             raise ProfileError(
@@ -251,6 +297,14 @@ def _not_a_file(path: Path) -> str | None:
     if path.is_symlink() and not path.exists():
         return f"a symlink to {os.readlink(path)}, which does not exist"
     return "a folder" if path.is_dir() else "not a regular file"
+
+
+_EMPTY = "the profile is empty; expected a mapping of settings"
+
+
+def _is_local_name(stem: str) -> bool:
+    base, _, suffix = stem.rpartition(".")
+    return f".{suffix}" == LOCAL_SUFFIX and bool(ENVIRONMENT_NAME.fullmatch(base))
 
 
 _NAME_RULE = (

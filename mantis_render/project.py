@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +15,16 @@ from .layout import DEFAULT_OUTPUT, PROFILES_DIR, TEMPLATES_DIR
 from .output import read_environment
 from .policy import Context, Environment, PolicyResult, check_policy, failing
 from .profiles import Profile, ProfileSet
-from .render import PRIVATE_OUTPUTS, TEMPLATES, Renderer, needs_containers_env, outputs_for
+from .render import (
+    COMPOSE_OVERRIDE_FILE,
+    DOTENV,
+    LOCAL_OVERRIDE,
+    PRIVATE_OUTPUTS,
+    TEMPLATES,
+    Renderer,
+    needs_containers_env,
+    outputs_for,
+)
 from .resolution import resolve_secrets
 from .schema import TIERS, settings, validate_profile
 from .variables import Variable, environment_variables, secret_variables
@@ -53,6 +63,9 @@ class Project:
 
     root: Path
     template_cache: Path | None = None  # where compiled templates are kept between runs
+    # With a developer's profiles/<env>.local.yaml merged last: what they run (.env, exec),
+    # never what is committed (see developer_build).
+    local: bool = False
     profiles: ProfileSet = field(init=False)
     _renderer: Renderer | None = field(default=None, init=False, repr=False)
     _loaded: dict[str, Profile] = field(default_factory=dict, init=False, repr=False)
@@ -115,6 +128,22 @@ class Project:
                 raise MantisRenderError(problems)
         return RenderedEnvironment(profile, variables, files, notes, policy, tls)
 
+    def developer_build(self, name: str, environ: Mapping[str, str] | None) -> RenderedEnvironment:
+        """What ``render`` writes: the committable files from the shared profiles, and, when
+        the developer has a profiles/<env>.local.yaml, the private files (.env...) from the
+        profile with it, and the compose override they start as docker-compose.local.yml."""
+        shared = self.build(name, environ)
+        if environ is None or not self.profiles.has_local(name):
+            return shared
+        mine = dataclasses.replace(self, local=True).build(name, environ)
+        files = {p: t for p, t in shared.files.items() if p not in PRIVATE_OUTPUTS}
+        files |= {p: t for p, t in mine.files.items() if p in PRIVATE_OUTPUTS}
+        if DOTENV in mine.files:
+            files[LOCAL_OVERRIDE] = mine.files[COMPOSE_OVERRIDE_FILE]
+        shown = self.profiles.display(self.profiles.local_name(name))
+        note = f"{DOTENV} and {LOCAL_OVERRIDE} include {shown}"
+        return dataclasses.replace(mine, files=files, notes=[*mine.notes, note])
+
     def _other_environments(self, name: str) -> list[Environment]:
         """The other environments that load cleanly, as the rules that compare environments see
         them: their secrets only (services hold none), kept for the run. Holding every variable
@@ -139,7 +168,7 @@ class Project:
     def load_valid(self, name: str) -> Profile:
         """The merged profile of ``name``, or ProfileError with every schema problem."""
         if name not in self._loaded:
-            profile = self.profiles.load(name)
+            profile = self.profiles.load(name, local=self.local)
             problems = validate_profile(profile)
             if problems:
                 raise ProfileError(problems)
@@ -173,6 +202,26 @@ class Project:
                 certificate_age, unreadable = audit_certificate(profile, resolved, as_of)
                 problems += unreadable
         return ages, certificate_age, problems
+
+    def launch_environment(
+        self, name: str, environ: Mapping[str, str], service: str | None = None
+    ) -> dict[str, str]:
+        """The variables ``name`` gives a program (see mantis_render.launch): resolved as
+        render resolves them, policy included; nothing is rendered or written."""
+        from .launch import launch_environment
+
+        profile = self.load_valid(name)
+        if service is not None:  # a mistake in the service name is said before any store
+            launch_environment(profile, [], {}, service)
+        resolution = resolve_secrets(profile, environment_variables(profile), environ, self.root)
+        if resolution.problems:
+            raise SecretError(resolution.problems)
+        policy = check_policy(
+            Context(Environment(profile, resolution.variables), self._other_environments(name))
+        )
+        if failing(policy.problems):
+            raise PolicyError(policy.problems)
+        return launch_environment(profile, resolution.variables, resolution.not_configured, service)
 
     def init_secrets(self, name: str, environ: Mapping[str, str], dry_run: bool) -> Provisioning:
         """Create the missing store secrets of ``name`` (see mantis_render.provision)."""

@@ -35,6 +35,9 @@ TLS_EXTERNAL_SECRET = "k8s/tls-externalsecret.yaml"
 TLS_LITERAL_SECRET = "k8s/tls-secret.yaml"
 TLS_FILES = ("tls/tls.crt", "tls/tls.key")
 CONTAINERS_ENV = "containers.env"
+COMPOSE_OVERRIDE_FILE = "docker-compose.override.yml"
+# The override rendered with the developer's .local profile: theirs to start, never committed.
+LOCAL_OVERRIDE = "docker-compose.local.yml"
 TEMPLATES: dict[str, str] = {
     DOTENV: "dotenv.j2",
     CONTAINERS_ENV: "containers.env.j2",
@@ -49,7 +52,7 @@ TEMPLATES: dict[str, str] = {
     "tls/tls.key": "tls/tls.key.j2",
 }
 # Files that hold resolved secret values: never committed, readable by their owner only.
-PRIVATE_OUTPUTS = frozenset({DOTENV, CONTAINERS_ENV, *TLS_FILES})
+PRIVATE_OUTPUTS = frozenset({DOTENV, CONTAINERS_ENV, LOCAL_OVERRIDE, *TLS_FILES})
 ENV_TEMPLATE = "dotenv.template.j2"
 
 
@@ -248,6 +251,11 @@ def _context(
             # Composed variables that read a loopback address: made again for the containers.
             # Plain ones are told in the override; secret ones come from containers.env.
             "composed_values": [form for form in forms if not form.secret],
+            # What the services are told instead of .env's value: name -> value.
+            "told": {
+                **{told.name: told.value for told in stack.container_values(profile.data)},
+                **{form.name: form.value for form in forms if not form.secret},
+            },
             "composed_secrets": [form for form in forms if form.secret],
         },
     }

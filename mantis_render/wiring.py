@@ -12,6 +12,7 @@ Each failure is (where in the override, message, rule id). The rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ LOOPBACK, PORT, DEPENDS_ON = (
     "compose-depends-on",
 )
 ENV_FILE = ".env"
+_PASS_THROUGH = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:[:?-][^}]*)?\}")
 
 
 def wiring_failures(
@@ -67,7 +69,14 @@ class _Told:
         return name in self.own or name in self.env_file
 
     def __getitem__(self, name: str) -> str:
-        return self.own[name] if name in self.own else self.env_file[name]
+        if name not in self.own:
+            return self.env_file[name]
+        # ${NAME?...}: what compose interpolates, from the .env (or the environment compose
+        # runs in, which holds the same values under mantis-render exec)
+        passed = _PASS_THROUGH.fullmatch(self.own[name])
+        if passed and passed.group(1) in self.env_file:
+            return self.env_file[passed.group(1)]
+        return self.own[name]
 
     def get(self, name: str, default: str) -> str:
         if name in self:

@@ -33,7 +33,7 @@ def test_a_new_service_brings_its_port_and_variables_everywhere(cli: CliRun, pro
         values["ALARM_ROUTER_RETRIES"],
     ) == ("8007", "alarms.high", "3")
     override = (project / "rendered/development/docker-compose.override.yml").read_text()
-    assert "  alarm-router:\n    env_file: [.env, containers.env]\n" in override
+    assert "  alarm-router:\n    env_file: *service-env-files\n" in override
     explained = cli("explain", "development", "ALARM_ROUTER_QUEUE").stdout.splitlines()[:2]
     assert explained[1].endswith("  services.alarm_router.variables.QUEUE")
 

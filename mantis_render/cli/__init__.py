@@ -11,7 +11,7 @@ import gc
 import click
 
 from .. import __version__
-from . import authoring, render, review, secrets
+from . import authoring, developer, render, review, secrets
 from .common import VERBOSITY
 
 
@@ -41,6 +41,7 @@ def main(context: click.Context, root: str, quiet: bool, verbose: bool) -> None:
       mantis-render explain staging VAR   where a value comes from and where it goes
       mantis-render changes --format markdown   a change reviewed, as a PR comment
       mantis-render new qa --from staging a new environment from an existing one
+      mantis-render exec staging -- CMD   run CMD with staging's variables, nothing written
       mantis-render docs                  docs/variables.md, generated
 
     \b
@@ -68,6 +69,8 @@ for command in (
     authoring.docs,
     authoring.schema_command,
     authoring.new,
+    developer.exec_command,
+    developer.local_command,
 ):
     main.add_command(command)
 

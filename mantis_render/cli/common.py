@@ -90,12 +90,14 @@ def complete_environment(
     ]
 
 
-def open_project(root: Path) -> Project:
-    """The project at ``root``; imported here so that --help needs none of the core."""
+def open_project(root: Path, local: bool = False) -> Project:
+    """The project at ``root``; imported here so that --help needs none of the core. With
+    ``local``, each development environment's profiles/<env>.local.yaml is merged last (what the
+    developer runs: exec, explain, doctor), never for what is committed or checked."""
     from ..cache import cache_folder
     from ..project import Project
 
-    return Project(root, template_cache=cache_folder("templates"))
+    return Project(root, template_cache=cache_folder("templates"), local=local)
 
 
 def output_folder(project: Project, out: str | None) -> Path:

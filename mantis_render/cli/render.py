@@ -95,7 +95,7 @@ def _render_environment(
     from ..render import DOTENV, PRIVATE_OUTPUTS
 
     try:
-        environment = project.build(name, environ)
+        environment = project.developer_build(name, environ)
     except MantisRenderError as error:
         report(error.problems)
         return False

@@ -150,7 +150,7 @@ def explain(root: Path, environment: str, variable: str, output_format: str) -> 
     from ..explain import UnknownVariable
     from ..report import REPORTER_BY_NAME
 
-    project = open_project(root)
+    project = open_project(root, local=True)  # what the developer runs, their .local included
     check_environment(project, environment)
     try:
         explanation = project.explain(environment, variable)

@@ -1,0 +1,102 @@
+"""exec: run a program with an environment's variables, nothing written."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from .common import (
+    EXIT_INVALID,
+    check_environment,
+    complete_environment,
+    open_project,
+    report,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# What a shell answers when it cannot run a command: not found, found but not executable.
+EXIT_NOT_FOUND, EXIT_NOT_EXECUTABLE = 127, 126
+
+
+@click.command(
+    "exec",
+    context_settings={"ignore_unknown_options": True},
+)
+@click.argument("environment", metavar="ENV", shell_complete=complete_environment)
+@click.option(
+    "--service",
+    metavar="NAME",
+    default=None,
+    help="Only what this service gets: the shared variables and its own.",
+)
+@click.argument(
+    "command", metavar="[--] CMD [ARGS]...", nargs=-1, required=True, type=click.UNPROCESSED
+)
+@click.pass_obj
+def exec_command(
+    root: Path, environment: str, service: str | None, command: tuple[str, ...]
+) -> None:
+    """Run CMD with ENV's variables added to the environment, secrets resolved in memory.
+
+    \b
+    ENV is resolved exactly as render resolves it (every secret store, policy included);
+    nothing is written to disk. mantis-render then becomes CMD: its signals and its exit
+    status are CMD's. An unresolvable secret: every failure listed, CMD not started, exit 1;
+    CMD not found: exit 127.
+    \b
+      mantis-render exec staging -- python -m app
+      mantis-render exec staging -- docker compose -f compose/docker-compose.yml \\
+          -f rendered/staging/docker-compose.override.yml up
+    """
+    from ..errors import MantisRenderError
+    from ..launch import UnknownService
+
+    project = open_project(root, local=True)
+    check_environment(project, environment)
+    try:
+        values = project.launch_environment(environment, os.environ, service)
+    except UnknownService as error:
+        raise click.UsageError(str(error)) from None
+    except MantisRenderError as error:
+        report(error.problems)
+        raise SystemExit(EXIT_INVALID) from None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(command[0], list(command), {**os.environ, **values})
+    except FileNotFoundError:
+        click.echo(f"mantis-render: {command[0]}: command not found", err=True)
+        raise SystemExit(EXIT_NOT_FOUND) from None
+    except PermissionError:
+        click.echo(f"mantis-render: {command[0]}: permission denied", err=True)
+        raise SystemExit(EXIT_NOT_EXECUTABLE) from None
+    except OSError as error:
+        click.echo(f"mantis-render: {command[0]}: {error.strerror}", err=True)
+        raise SystemExit(EXIT_NOT_EXECUTABLE) from None
+
+
+@click.command("local")
+@click.argument("environment", metavar="ENV", shell_complete=complete_environment)
+@click.pass_obj
+def local_command(root: Path, environment: str) -> None:
+    """Create profiles/ENV.local.yaml: your own overrides of a development environment.
+
+    Git-ignored and merged last; it changes your .env, exec and the compose override you
+    start (rendered/ENV/docker-compose.local.yml), never the committed output.
+    """
+    from ..errors import MantisRenderError
+    from ..local_profile import create_local
+
+    project = open_project(root)
+    check_environment(project, environment)
+    try:
+        shown = create_local(project.profiles, environment)
+    except MantisRenderError as error:
+        report(error.problems)
+        raise SystemExit(EXIT_INVALID) from None
+    click.echo(f"{environment}: created {shown}; uncomment what differs on this machine")

@@ -1,0 +1,55 @@
+"""mantis-render exec: an environment's variables, resolved as render resolves them, for a
+program started with them in its environment. Nothing is written to disk.
+
+With a service, only what that service gets: every shared variable and its own (PORT_<NAME>,
+<NAME>_*), not the other services' own.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+
+from .errors import MantisRenderError, Problem, quoted
+from .profiles import Profile
+from .variables import Variable
+
+
+class UnknownService(LookupError):
+    """A --service that the environment's profile has no service named."""
+
+
+def launch_environment(
+    profile: Profile,
+    variables: list[Variable],
+    not_configured: Mapping[str, str],
+    service: str | None = None,
+) -> dict[str, str]:
+    """The variables a program is started with; MantisRenderError when one has no value."""
+    if not_configured:
+        raise MantisRenderError(
+            [
+                Problem(profile.file, 0, "", f"exec needs every secret: {why}")
+                for why in not_configured.values()
+            ]
+        )
+    chosen = variables if service is None else _of_service(profile, variables, service)
+    values = {variable.name: variable.value for variable in chosen}
+    assert all(value is not None for value in values.values())  # resolved, else not_configured
+    return values  # type: ignore[return-value]
+
+
+def _of_service(profile: Profile, variables: list[Variable], service: str) -> list[Variable]:
+    services = profile.data["services"]
+    if service not in services:
+        known = list(services)
+        close = difflib.get_close_matches(service, known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else f" (services: {', '.join(known)})"
+        raise UnknownService(f"no service {quoted(service)} in {profile.name}{hint}")
+    others = {name for name in services if name != service}
+
+    def belongs_to_another(variable: Variable) -> bool:
+        path = variable.path
+        return bool(path and path[0] == "services" and path[1] in others)
+
+    return [variable for variable in variables if not belongs_to_another(variable)]
