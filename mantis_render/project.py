@@ -235,8 +235,10 @@ class Project:
         """The files of ``name`` that are committed (no .env), rendered without any secret store.
 
         Not verified again: what they are compared with was verified when it was rendered.
+        Always from the shared profiles: a developer's .local file never reaches them.
         """
-        files = self.build(name, verify=False).files
+        shared = dataclasses.replace(self, local=False) if self.local else self
+        files = shared.build(name, verify=False).files
         return {path: text for path, text in files.items() if path not in PRIVATE_OUTPUTS}
 
     def check(self, name: str, out_dir: Path) -> list[FileStatus]:

@@ -13,6 +13,7 @@ from .explain import Explanation
 
 if TYPE_CHECKING:
     from .changes import EnvironmentChanges, Review, VariableChange
+    from .doctor import Check
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,16 @@ class TextReporter:
         ]
         return _table([header, *rows])
 
+    def doctor(self, environment: str, checks: list[Check]) -> str:
+        marks = {"ok": "✓", "failed": "✗", "skipped": "-"}
+        lines = []
+        for check in checks:
+            line = f"{marks[check.status]} {check.detail}"
+            lines.append(
+                f"{line}; fix: {check.fix}" if check.fix and check.status == "failed" else line
+            )
+        return "\n".join(lines) + "\n"
+
     def check(self, results: dict[str, list[FileStatus]]) -> str:
         lines = []
         for environment, statuses in results.items():
@@ -93,6 +104,15 @@ class JsonReporter:
                 "environment": environment,
                 "secrets": [asdict(age) for age in ages],
                 "certificate": asdict(certificate) if certificate else None,
+            }
+        )
+
+    def doctor(self, environment: str, checks: list[Check]) -> str:
+        return _json(
+            {
+                "environment": environment,
+                "healthy": all(check.status != "failed" for check in checks),
+                "checks": [asdict(check) for check in checks],
             }
         )
 

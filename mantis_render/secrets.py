@@ -323,7 +323,25 @@ class VaultReader:
 
     def check_access(self) -> None:
         """Raise SecretUnavailable unless the token is valid (no secret is read)."""
-        self._call(lambda: self._client.auth.token.lookup_self(), "", "checking the token for")
+        import hvac.exceptions
+        import requests
+
+        if self._login_failure:
+            raise self._login_failure
+        if not self._client.token:
+            raise SecretUnavailable(f"no Vault token: {VAULT_HELP}")
+        try:
+            self._client.auth.token.lookup_self()
+        except hvac.exceptions.Forbidden:
+            raise SecretUnavailable(
+                "Vault refused the token (permission denied): vault login, or set VAULT_TOKEN"
+            ) from None
+        except hvac.exceptions.VaultError as error:
+            raise SecretUnavailable(f"Vault refused the token: {_first_line(error)}") from None
+        except requests.exceptions.RequestException as error:
+            raise SecretUnavailable(
+                f"Vault at {self.settings.address} is unreachable ({_reason(error)})"
+            ) from None
 
     def metadata(self, path: str) -> dict[str, Any]:
         """KV v2 metadata of a secret (versions and their times)."""

@@ -33,8 +33,7 @@ def main(context: click.Context, root: str, quiet: bool, verbose: bool) -> None:
 
     \b
     Workflows:
-      mantis-render render staging        render one environment into rendered/staging/
-      mantis-render render --all          every environment (make render)
+      mantis-render render staging|--all  render into rendered/ENV/ (make render)
       mantis-render validate              schema and policy of every profile; writes nothing
       mantis-render check                 is the committed rendered/ current? (CI, pre-commit)
       mantis-render diff staging          what render would change, secrets masked
@@ -42,7 +41,7 @@ def main(context: click.Context, root: str, quiet: bool, verbose: bool) -> None:
       mantis-render changes --format markdown   a change reviewed, as a PR comment
       mantis-render new qa --from staging a new environment from an existing one
       mantis-render exec staging -- CMD   run CMD with staging's variables, nothing written
-      mantis-render docs                  docs/variables.md, generated
+      mantis-render doctor                the guide's troubleshooting, one line per check
 
     \b
     Exit status: 0 success, 1 invalid input (one line per problem), 2 usage error.
@@ -71,6 +70,7 @@ for command in (
     authoring.new,
     developer.exec_command,
     developer.local_command,
+    developer.doctor_command,
 ):
     main.add_command(command)
 

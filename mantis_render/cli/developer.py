@@ -12,6 +12,7 @@ from .common import (
     EXIT_INVALID,
     check_environment,
     complete_environment,
+    format_option,
     open_project,
     report,
 )
@@ -100,3 +101,31 @@ def local_command(root: Path, environment: str) -> None:
         report(error.problems)
         raise SystemExit(EXIT_INVALID) from None
     click.echo(f"{environment}: created {shown}; uncomment what differs on this machine")
+
+
+@click.command("doctor")
+@click.argument(
+    "environment", metavar="[ENV]", default="development", shell_complete=complete_environment
+)
+@format_option
+@click.pass_obj
+def doctor_command(root: Path, environment: str, output_format: str) -> None:
+    """Check what the environments guide's troubleshooting checks, one line each (ENV:
+    development by default).
+
+    \b
+    The root .env (there, mode 0600, git-ignored and untracked, the current render of ENV);
+    the host ports the compose override publishes (free, or who holds them); docker compose
+    config (when installed); each store and service answering a TCP connect within 1 s; each
+    secret store reachable with valid credentials (no secret is read); the committed output
+    current. Exit status 1 when a check fails.
+    """
+    from ..doctor import diagnose
+    from ..report import REPORTER_BY_NAME
+
+    project = open_project(root, local=True)
+    check_environment(project, environment)
+    checks = diagnose(project, environment, os.environ)
+    click.echo(REPORTER_BY_NAME[output_format].doctor(environment, checks), nl=False)
+    if any(check.status == "failed" for check in checks):
+        raise SystemExit(EXIT_INVALID)
