@@ -311,9 +311,22 @@ class Project:
     def new_environment(self, name: str, source: str) -> str:
         """The profile text of a new environment ``name`` made from ``source`` (not yet written)."""
         from .new_profile import profile_from
+        from .provision import NOT_GENERATED, generate_secret
+        from .schema import SECRET_FILES
 
-        self.load_valid(source)
-        return profile_from(self.profiles.path_of(source).read_text(encoding="utf-8"), source, name)
+        profile = self.load_valid(source)
+        own = self.profiles.display(source)
+        fresh = {}
+        for variable in environment_variables(profile):
+            literal = variable.secret and variable.reference is None and variable.path
+            kind = variable.secret_kind or ""
+            if literal and kind not in NOT_GENERATED and variable.path not in SECRET_FILES:
+                assert variable.path is not None
+                location = profile.locations[variable.path]
+                if location.file == own and variable.source == "literal":
+                    fresh[location.line] = (str(variable.path[-1]), generate_secret(kind))
+        text = self.profiles.path_of(source).read_text(encoding="utf-8")
+        return profile_from(text, source, name, fresh)
 
     def env_template(self, name: str) -> str:
         """The .env.template form of an environment: no secret store is contacted."""
