@@ -15,6 +15,26 @@ from .profiles import Profile
 from .variables import Variable
 
 
+def dotenv_text(values: Mapping[str, str]) -> str:
+    """The variables as a .env holds them (docker compose reads an env_file of this text under
+    exec); a value no .env can carry was refused when the environment was built."""
+    from .filters import quote_dotenv
+
+    return "".join(f"{name}={quote_dotenv(value)}\n" for name, value in values.items())
+
+
+def in_memory_file(text: str) -> str | None:
+    """A file that lives in memory only (Linux memfd), kept open for the program exec starts:
+    its path in that program, or None where the system has none."""
+    import os
+
+    if not hasattr(os, "memfd_create"):
+        return None
+    descriptor = os.memfd_create("mantis-render-env", 0)  # inheritable: no MFD_CLOEXEC
+    os.write(descriptor, text.encode("utf-8"))
+    return f"/proc/self/fd/{descriptor}"
+
+
 class UnknownService(LookupError):
     """A --service that the environment's profile has no service named."""
 

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .certificates import certificate_problems, tls_files
-from .errors import MantisRenderError, PolicyError, Problem, ProfileError, SecretError
+from .errors import (
+    MantisRenderError,
+    PolicyError,
+    Problem,
+    ProfileError,
+    RenderError,
+    SecretError,
+)
 from .layout import DEFAULT_OUTPUT, PROFILES_DIR, TEMPLATES_DIR
 from .output import read_environment
 from .policy import Context, Environment, PolicyResult, check_policy, failing
@@ -24,6 +31,7 @@ from .render import (
     Renderer,
     needs_containers_env,
     outputs_for,
+    unwritable_values,
 )
 from .resolution import resolve_secrets
 from .schema import TIERS, settings, validate_profile
@@ -205,9 +213,10 @@ class Project:
 
     def launch_environment(
         self, name: str, environ: Mapping[str, str], service: str | None = None
-    ) -> dict[str, str]:
-        """The variables ``name`` gives a program (see mantis_render.launch): resolved as
-        render resolves them, policy included; nothing is rendered or written."""
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The variables ``name`` gives a program (see mantis_render.launch), resolved as render
+        resolves them, policy included, and the composed secrets the compose containers are told
+        instead (containers.env); nothing is rendered or written."""
         from .launch import launch_environment
 
         profile = self.load_valid(name)
@@ -221,7 +230,18 @@ class Project:
         )
         if failing(policy.problems):
             raise PolicyError(policy.problems)
-        return launch_environment(profile, resolution.variables, resolution.not_configured, service)
+        unwritable = unwritable_values(profile, resolution.variables)
+        if unwritable:
+            raise RenderError(unwritable)
+        values = launch_environment(
+            profile, resolution.variables, resolution.not_configured, service
+        )
+        from .composed import container_forms
+        from .stack import container_data
+
+        forms = container_forms(profile.data, container_data(profile.data), resolution.variables)
+        inside = {f.name: str(f.value) for f in forms if f.secret and f.name in values}
+        return values, inside
 
     def init_secrets(self, name: str, environ: Mapping[str, str], dry_run: bool) -> Provisioning:
         """Create the missing store secrets of ``name`` (see mantis_render.provision)."""

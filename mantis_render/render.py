@@ -179,7 +179,7 @@ class Renderer:
         outputs: list[str],
         tls: list[Variable] | None = None,
     ) -> dict[str, str]:
-        problems = _unwritable_values(profile, variables)
+        problems = unwritable_values(profile, variables)
         if problems:
             raise RenderError(problems)
         context = _context(profile, variables, outputs, tls or [])
@@ -267,7 +267,7 @@ def needs_containers_env(profile: Profile, variables: list[Variable]) -> bool:
     return any(form.secret for form in forms)
 
 
-def _unwritable_values(profile: Profile, variables: list[Variable]) -> list[Problem]:
+def unwritable_values(profile: Profile, variables: list[Variable]) -> list[Problem]:
     """Check every variable against every format up front, so that all problems are reported."""
     problems = []
     refused: set[Any] = set()

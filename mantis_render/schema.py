@@ -692,9 +692,22 @@ def rules_at(path: KeyPath) -> dict[str, Any]:
 
 
 def where_to_add(profile: Profile, path: KeyPath) -> Location:
-    """A missing key belongs in the environment's own file, under its nearest parent there."""
+    """A missing key belongs in the environment's own file, under its nearest parent there; but
+    a part of an entry a profile declares by name (a service, a composed variable) belongs with
+    that entry, in the file that declares it (a composed variable of _base.yaml)."""
     own = profile.layers[-1]
     for length in range(len(path) - 1, 0, -1):
-        if path[:length] in own.lines:
-            return Location(own.file, own.lines[path[:length]])
+        parent = path[:length]
+        if parent in own.lines:
+            return Location(own.file, own.lines[parent])
+        if _declared_by_name(parent):
+            for layer in reversed(profile.layers):
+                if parent in layer.lines:
+                    return Location(layer.file, layer.lines[parent])
     return Location(own.file, 1)
+
+
+def _declared_by_name(path: KeyPath) -> bool:
+    """Whether ``path`` is an entry of a mapping of named entries (services, composed)."""
+    rules = rules_at(path[:-1]) if path else {}
+    return "valuesrules" in rules and "schema" not in rules

@@ -26,7 +26,8 @@ LOOPBACK, PORT, DEPENDS_ON = (
     "compose-depends-on",
 )
 ENV_FILE = ".env"
-_PASS_THROUGH = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:[:?-][^}]*)?\}")
+# ${MANTIS_ENV_FILE:-.env}: the file compose reads when the variable is not set.
+_DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}")
 
 
 def wiring_failures(
@@ -69,14 +70,7 @@ class _Told:
         return name in self.own or name in self.env_file
 
     def __getitem__(self, name: str) -> str:
-        if name not in self.own:
-            return self.env_file[name]
-        # ${NAME?...}: what compose interpolates, from the .env (or the environment compose
-        # runs in, which holds the same values under mantis-render exec)
-        passed = _PASS_THROUGH.fullmatch(self.own[name])
-        if passed and passed.group(1) in self.env_file:
-            return self.env_file[passed.group(1)]
-        return self.own[name]
+        return self.own[name] if name in self.own else self.env_file[name]
 
     def get(self, name: str, default: str) -> str:
         if name in self:
@@ -169,4 +163,5 @@ def _env_files(service: Mapping[str, Any]) -> list[str]:
     files = [env_file] if isinstance(env_file, str | dict) else env_file
     if not isinstance(files, list):
         return []
-    return [str(item.get("path")) if isinstance(item, dict) else str(item) for item in files]
+    paths = [str(item.get("path")) if isinstance(item, dict) else str(item) for item in files]
+    return [_DEFAULTED.sub(lambda match: match.group(1), path) for path in paths]

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import boto3
 import requests
 
-from .vault_server import free_loopback_port
+from .vault_server import free_loopback_port, wait_until_ready
 
 REGION = "eu-west-3"
 
@@ -68,15 +67,5 @@ def start_local_aws(log: Path) -> LocalAws:
             stderr=subprocess.STDOUT,
         )
     aws = LocalAws(f"http://127.0.0.1:{port}", process)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto_server exited early:\n{log.read_text()}")
-        try:
-            if requests.get(f"{aws.endpoint}/moto-api/", timeout=1).status_code == 200:
-                return aws
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    aws.stop()
-    raise RuntimeError(f"moto_server did not become ready:\n{log.read_text()}")
+    wait_until_ready("moto_server", process, f"{aws.endpoint}/moto-api/", log, aws.stop)
+    return aws

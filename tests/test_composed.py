@@ -254,7 +254,7 @@ def test_explain_shows_each_part_with_its_line(project: Path, cli: CliRun) -> No
         f"  part          {BASE}:{line_of(base, 'port: 6379')}  redis.port = 6379",
         f"  part          {BASE}:{line_of(base, 'db: 0')}  redis.db = 0",
         "  lands in      .env, k8s/externalsecret.yaml",
-        "  named in      .env, .env.example, docker-compose.override.yml, k8s/externalsecret.yaml",
+        "  named in      .env, .env.example, k8s/externalsecret.yaml",
     ]
 
 

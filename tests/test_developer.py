@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from .conftest import AWS_HERMETIC, AWS_VARIABLES, REPO, VAULT_VARIABLES, CliRun
 from .readers import docker_compose_binary, read_with_python_dotenv
 from .vault_server import DevVault, free_loopback_port
 
+# The committed output as a fresh clone has it: none of the private files a local render leaves.
+COMMITTED_ONLY = shutil.ignore_patterns(".env", "containers.env", "tls", "docker-compose.local.yml")
 PRINT_ENV = "import json, os, sys; print(json.dumps({k: os.environ.get(k) for k in sys.argv[1:]}))"
 
 
@@ -159,8 +162,9 @@ def test_compose_runs_the_stack_from_exec_with_no_env_on_disk(
     project: Path, dev_vault: DevVault
 ) -> None:
     """docker compose reads every value from the environment exec gives it."""
-    shutil_copy = __import__("shutil").copytree
-    shutil_copy(REPO / "rendered", project / "rendered")  # the committed output: no .env
+    shutil.copytree(
+        REPO / "rendered", project / "rendered", ignore=COMMITTED_ONLY
+    )  # the committed output: no .env
     assert not (project / "rendered/staging/.env").exists()
     status, stdout, stderr = run(
         project,
@@ -283,3 +287,34 @@ def test_an_unknown_environment_is_a_usage_error(cli: CliRun, arguments: list[st
     result = cli(*arguments)
     assert result.exit_code == 2
     assert "no profile for environment 'qa'" in result.stderr
+
+
+def test_exec_gives_the_development_stack_its_container_urls_from_memory(project: Path) -> None:
+    """containers.env's composed secrets, too, come from an in-memory copy under exec."""
+    shutil.copytree(REPO / "rendered", project / "rendered", ignore=COMMITTED_ONLY)
+    folder = project / "rendered/development"
+    assert not (folder / ".env").exists() and not (folder / "containers.env").exists()
+    status, stdout, stderr = run(
+        project,
+        "exec",
+        "development",
+        "--",
+        docker_compose_binary(),
+        "--project-directory",
+        str(folder),
+        "-f",
+        str(project / "compose/docker-compose.yml"),
+        "-f",
+        str(folder / "docker-compose.override.yml"),
+        "config",
+        "--format",
+        "json",
+    )
+    assert status == 0, stderr
+    told = json.loads(stdout)["services"]["ingestion-iiot"]["environment"]
+    assert (
+        told["DATABASE_URL"] == "postgresql://mantis:mantis_dev_password@postgres:5432/mantis_dev"
+    )
+    assert told["POSTGRES_HOST"] == "postgres"
+    assert told["POSTGRES_PASSWORD"] == "mantis_dev_password"
+    assert not (folder / ".env").exists() and not (folder / "containers.env").exists()

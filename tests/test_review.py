@@ -179,7 +179,7 @@ def test_explain_points_at_the_file_and_line(cli: CliRun, project: Path) -> None
         f"  set by        profiles/staging.yaml:{line}  postgres.host\n"
         # the ExternalSecret too: the host is written into DATABASE_URL's template there
         "  lands in      .env, .env.example, k8s/externalsecret.yaml, k8s/kustomization.yaml\n"
-        "  named in      .env, .env.example, docker-compose.override.yml, k8s/kustomization.yaml\n",
+        "  named in      .env, .env.example, k8s/kustomization.yaml\n",
     )
 
 

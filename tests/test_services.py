@@ -47,9 +47,10 @@ def test_service_mistakes_are_located(cli: CliRun, project: Path) -> None:
     result = cli("validate", "development")
     assert result.stderr.splitlines() == [
         f"profiles/_base.yaml:{line_of(text, 'Alarm-Router')}: services.Alarm-Router: must match the pattern [a-z][a-z0-9_]{{0,40}}",
+        # A part missing from an entry declared by name is reported at that entry, in the file
+        # that declares it (other missing keys, in the environment's own file).
+        f"profiles/_base.yaml:{line_of(text, 'prot:')}: services.router.port: required key is missing",
         f"profiles/_base.yaml:{line_of(text, 'prot:')}: services.router.prot: unknown key; did you mean 'port'?",
-        # A missing key is reported in the environment's own file, where it can be added.
-        "profiles/development.yaml:1: services.router.port: required key is missing",
     ]
 
 

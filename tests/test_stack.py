@@ -149,7 +149,11 @@ def _edit_template(project: Path, old: str, new: str) -> None:
 def test_a_container_told_localhost_fails_render_and_writes_nothing(
     project: Path, cli: CliRun
 ) -> None:
-    _edit_template(project, "{% if variable.name in stack.told %}", "{% if false %}")
+    _edit_template(
+        project,
+        "{% for name, value in stack.told.items() %}",
+        "{% for name, value in {}.items() %}",
+    )
 
     result = cli("render", "development")
 
@@ -159,9 +163,9 @@ def test_a_container_told_localhost_fails_render_and_writes_nothing(
     override = "rendered/development/docker-compose.override.yml"
     assert lines[0].startswith(f"{override}:")
     assert lines[0].split(": ", 1)[1] == (
-        "services.anomaly-detection.environment.POSTGRES_HOST: POSTGRES_HOST: the container is "
+        "services.anomaly-detection.env_file: GRAFANA_HOST: the container is "
         "told 'localhost', "
-        "which inside a container is the container itself; give it postgres:5432 (the compose "
+        "which inside a container is the container itself; give it grafana:3000 (the compose "
         "service) (written by templates/docker-compose.override.yml.j2) "
         "[compose-container-loopback]"
     )
@@ -171,8 +175,8 @@ def test_a_container_told_localhost_fails_render_and_writes_nothing(
 def test_a_container_told_the_host_port_fails_render(project: Path, cli: CliRun) -> None:
     _edit_template(
         project,
-        "{{ variable.name }}: {{ stack.told[variable.name] | yaml }}",
-        '{{ variable.name }}: {{ ("5433" if variable.name == "TIMESCALEDB_PORT" else stack.told[variable.name]) | yaml }}',
+        "  {{ name }}: {{ value | yaml }}",
+        '  {{ name }}: {{ ("5433" if name == "TIMESCALEDB_PORT" else value) | yaml }}',
     )
 
     result = cli("render", "development")

@@ -79,15 +79,23 @@ def start_dev_vault(log: Path) -> DevVault:
             env={"PATH": os.environ.get("PATH", ""), "HOME": str(log.parent)},
         )
     vault = DevVault(f"http://127.0.0.1:{port}", token, process)
-    deadline = time.monotonic() + 20
+    wait_until_ready("bao server", process, f"{vault.address}/v1/sys/health", log, vault.stop)
+    return vault
+
+
+def wait_until_ready(
+    what: str, process: subprocess.Popen[bytes], url: str, log: Path, stop: Any, seconds: float = 30
+) -> None:
+    """Until ``url`` answers 200; RuntimeError with the server's log when it exits or times out."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"bao server exited early:\n{log.read_text()}")
+            raise RuntimeError(f"{what} exited early:\n{log.read_text()}")
         try:
-            if requests.get(f"{vault.address}/v1/sys/health", timeout=1).status_code == 200:
-                return vault
+            if requests.get(url, timeout=1).status_code == 200:
+                return
         except requests.RequestException:
             pass
         time.sleep(0.1)
-    vault.stop()
-    raise RuntimeError(f"bao server did not become ready:\n{log.read_text()}")
+    stop()
+    raise RuntimeError(f"{what} did not become ready:\n{log.read_text()}")

@@ -60,16 +60,28 @@ def exec_command(
     project = open_project(root, local=True)
     check_environment(project, environment)
     try:
-        values = project.launch_environment(environment, os.environ, service)
+        values, inside = project.launch_environment(environment, os.environ, service)
     except UnknownService as error:
         raise click.UsageError(str(error)) from None
     except MantisRenderError as error:
         report(error.problems)
         raise SystemExit(EXIT_INVALID) from None
+    # docker compose reads the variables from an in-memory copy of the .env (the override's
+    # env_file is ${MANTIS_ENV_FILE:-.env}): the stack runs with no .env on disk.
+    from ..launch import dotenv_text, in_memory_file
+
+    extra = {}
+    for variable, text in (
+        ("MANTIS_ENV_FILE", dotenv_text(values)),
+        ("MANTIS_CONTAINERS_ENV_FILE", dotenv_text(inside) if inside else None),
+    ):
+        path = in_memory_file(text) if text is not None else None
+        if path:
+            extra[variable] = path
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execvpe(command[0], list(command), {**os.environ, **values})
+        os.execvpe(command[0], list(command), {**os.environ, **values, **extra})
     except FileNotFoundError:
         click.echo(f"mantis-render: {command[0]}: command not found", err=True)
         raise SystemExit(EXIT_NOT_FOUND) from None
