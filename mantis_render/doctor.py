@@ -88,12 +88,19 @@ def _root_env(project: Project, name: str, rendered: str | None) -> Iterator[Che
             "skipped",
             f"the current render of {name} holds unresolved secrets: nothing to compare with",
         )
-    elif path.read_text(encoding="utf-8", errors="replace") != rendered:
+    elif _text(path) != rendered:
         yield Check(
             ".env current", "failed", f".env differs from the current render of {name}", fix
         )
     else:
         yield Check(".env current", "ok", f".env is the current render of {name}")
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None  # unreadable: not the current render, whatever it holds
 
 
 def _git_ignored(root: Path) -> Check:
@@ -212,9 +219,16 @@ def _compose_config(project: Project, name: str) -> Check:
     arguments = [*compose, "--project-directory", str(folder)]
     for file in files:
         arguments += ["-f", str(file)]
-    result = subprocess.run(
-        [*arguments, "config", "--quiet"], capture_output=True, text=True, check=False
-    )
+    try:
+        result = subprocess.run(
+            [*arguments, "config", "--quiet"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return Check("compose", "failed", f"docker compose config did not run: {error}")
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["it failed"])[-1]
         return Check(
