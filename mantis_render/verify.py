@@ -53,14 +53,68 @@ def verify_rendered(
     to check what the containers are told (mantis_render.wiring).
     """
     problems = []
+    verified = cache_folder("verified")
     for path, text in files.items():
+        key = _verified_key(path, text, files, variables, compose_base) if verified else None
+        if key is not None and verified is not None and (verified / key).is_file():
+            continue  # this very text passed these very checks before
         found = _verify_file(path, text, display_prefix + path, files, variables, compose_base)
+        if key is not None and verified is not None and not found:
+            write_cached(verified / key, "")
         if templates and path in templates:
             found = [
                 replace(p, message=f"{p.message} (written by {templates[path]})") for p in found
             ]
         problems += found
     return sorted(problems)
+
+
+def _verified_key(
+    path: str,
+    text: str,
+    files: Mapping[str, str],
+    variables: list[Variable] | None,
+    compose_base: str | None,
+) -> str | None:
+    """What a schema check's verdict on ``text`` depends on, hashed: the checks themselves (this
+    package's code and schemas, the Kubernetes and compose schemas installed), the text, and what
+    it is checked against (the kustomization: the files it lists; the override: the base file and
+    the store addresses). None for the files checked without a schema (.env: always checked)."""
+    import hashlib
+
+    if path not in YAML_CHECKS:
+        return None
+    digest = hashlib.sha256()
+    parts = [_checks_stamp(), path, text]
+    if path == "k8s/kustomization.yaml":
+        parts.append("\n".join(sorted(files)))
+    if path == COMPOSE_OVERRIDE:
+        parts += [compose_base or "", json.dumps(sorted(_address_values(files, variables).items()))]
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.hexdigest()
+
+
+@functools.cache
+def _checks_stamp() -> str:
+    """Size and modification time of everything the schema checks read: a changed check,
+    schema or installed validator makes every cached verdict stale."""
+    here = Path(__file__).parent
+    paths = [
+        *sorted(here.glob("*.py")),
+        *sorted((here / "schemas").glob("*.json")),
+        _kubernetes_schemas(),
+        _package_folder("check_jsonschema") / "builtin_schemas" / "vendor" / "compose-spec.json",
+    ]
+    spec = importlib.util.find_spec("jsonschema_rs")
+    if spec is not None and spec.origin:
+        paths.append(Path(spec.origin))
+    stamps = []
+    for path in paths:
+        with contextlib.suppress(OSError):
+            stat = path.stat()
+            stamps.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "|".join(stamps)
 
 
 def _wiring(

@@ -83,3 +83,49 @@ def _outputs(project: Path) -> dict[str, str]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
+
+
+# -- the verdicts of the schema checks ---------------------------------------------------------
+
+
+def _verdicts(cache_home: Path) -> set[str]:
+    folder = cache_home / "mantis-render" / "verified"
+    return {path.name for path in folder.iterdir()} if folder.is_dir() else set()
+
+
+def test_a_text_verified_once_is_not_checked_again_and_holds_nothing(
+    cli: CliRun, project: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    _render(cli, cache)
+    first = _verdicts(cache)
+    # the override, the kustomization and the Secret: what a schema checks; never the .env
+    assert len(first) == 3
+    assert all(len(name) == 64 for name in first)  # a hash each: no file name, no value
+    assert {(cache / "mantis-render/verified" / name).read_text() for name in first} == {""}
+    shutil.rmtree(project / "rendered")
+    _render(cli, cache)
+    assert _verdicts(cache) == first  # the same texts: nothing checked again
+
+
+def test_a_verdict_does_not_outlive_what_it_depended_on(
+    cli: CliRun, project: Path, tmp_path: Path
+) -> None:
+    """The override's verdict depends on the base compose file as well as on its own text."""
+    cache = tmp_path / "cache"
+    _render(cli, cache)
+    first = _verdicts(cache)
+    base = project / "compose/docker-compose.yml"
+    base.write_text(base.read_text() + "\n# an edit that changes nothing else\n")
+    _render(cli, cache)
+    assert len(_verdicts(cache) - first) == 1  # the override, checked again with the new base
+    # and a base that breaks the wiring is caught although the override's text is unchanged
+    base.write_text(
+        base.read_text().replace(
+            "  ingestion-iiot:\n    image: mantis/ingestion-iiot:latest\n",
+            "  ingestion-iiot:\n    image: mantis/ingestion-iiot:latest\n    depends_on: [cache]\n",
+        )
+    )
+    result = cli("render", "development", env={"XDG_CACHE_HOME": str(cache)})
+    assert result.exit_code == 1
+    assert "waits for 'cache', which this stack has no service named" in result.stderr
