@@ -91,7 +91,10 @@ def _verified_key(
     if path == COMPOSE_OVERRIDE:
         parts += [compose_base or "", json.dumps(sorted(_address_values(files, variables).items()))]
     for part in parts:
-        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        # a megabyte at a time: a large project's override is tens of megabytes
+        for start in range(0, len(part), 1 << 20):
+            digest.update(part[start : start + (1 << 20)].encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
     return digest.hexdigest()
 
 
