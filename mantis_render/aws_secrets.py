@@ -12,7 +12,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from .secrets import MissingSecret, SecretUnavailable, StoreNotConfigured, StoreReference
+from .secrets import (
+    MissingSecret,
+    SecretUnavailable,
+    StoreNotConfigured,
+    StoreReference,
+    field_of,
+)
 
 AWS_HELP = (
     "set AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or any "
@@ -69,14 +75,7 @@ class AwsSecrets:
         text = self._secret_string(reference.path)
         if reference.key is None:
             return text
-        fields = _fields(text, reference.path)
-        if reference.key not in fields:
-            keys = ", ".join(sorted(fields)) or "none"
-            raise MissingSecret(f"the secret has no key '{reference.key}' (its keys: {keys})")
-        value = fields[reference.key]
-        if not isinstance(value, str):
-            raise SecretUnavailable(f"the value of key '{reference.key}' is not text")
-        return value
+        return field_of(_fields(text, reference.path), reference.key)
 
     def last_changed(self, reference: StoreReference) -> datetime:
         described = self._call(

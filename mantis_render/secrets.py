@@ -258,14 +258,8 @@ class VaultReader:
             self._login()
 
     def read(self, reference: StoreReference) -> str:
-        data = self._secret(reference.path)
-        if reference.key not in data:
-            keys = ", ".join(sorted(data)) or "none"
-            raise MissingSecret(f"the secret has no key '{reference.key}' (its keys: {keys})")
-        value = data[reference.key]
-        if not isinstance(value, str):
-            raise SecretUnavailable(f"the value of key '{reference.key}' is not text")
-        return value
+        assert reference.key is not None  # Vault references always name their key
+        return field_of(self._secret(reference.path), reference.key)
 
     def last_changed(self, reference: StoreReference) -> datetime:
         """When the current version of the secret was written."""
@@ -413,6 +407,17 @@ class VaultReader:
             self._login_failure = SecretUnavailable(
                 f"Vault at {self.settings.address} is unreachable ({_reason(error)})"
             )
+
+
+def field_of(data: Mapping[str, Any], key: str) -> str:
+    """One field of a secret that holds several (Vault's data, an AWS JSON secret)."""
+    if key not in data:
+        keys = ", ".join(sorted(data)) or "none"
+        raise MissingSecret(f"the secret has no key '{key}' (its keys: {keys})")
+    value = data[key]
+    if not isinstance(value, str):
+        raise SecretUnavailable(f"the value of key '{key}' is not text")
+    return value
 
 
 def read_env(reference: EnvReference, environ: Mapping[str, str]) -> str:

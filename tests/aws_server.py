@@ -3,8 +3,6 @@ HTTP by boto3 exactly as the real Secrets Manager is. Never in-process patching.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -14,7 +12,7 @@ from typing import Any
 import boto3
 import requests
 
-from .vault_server import free_loopback_port, wait_until_ready
+from .vault_server import free_loopback_port, stop_process, wait_until_ready
 
 REGION = "eu-west-3"
 
@@ -49,12 +47,7 @@ class LocalAws:
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=5).raise_for_status()
 
     def stop(self) -> None:
-        os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_process(self.process)
 
 
 def start_local_aws(log: Path) -> LocalAws:

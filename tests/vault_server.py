@@ -54,12 +54,7 @@ class DevVault:
         )
 
     def stop(self) -> None:
-        os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_process(self.process)
 
 
 def start_dev_vault(log: Path) -> DevVault:
@@ -81,6 +76,16 @@ def start_dev_vault(log: Path) -> DevVault:
     vault = DevVault(f"http://127.0.0.1:{port}", token, process)
     wait_until_ready("bao server", process, f"{vault.address}/v1/sys/health", log, vault.stop)
     return vault
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it is still there after 10 s."""
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def wait_until_ready(
