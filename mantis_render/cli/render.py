@@ -71,12 +71,18 @@ def render(
     # One environment at a time, written before the next is built: a large project's rendered
     # files are never all held at once.
     failed = False
-    for name in names:
+    # The console script runs without the cyclic collector (see cli.run), and Jinja2's macros
+    # tie each render's context, with every variable, into a cycle: it is freed before the next
+    # environment is built. What lives on (modules, the project) is frozen, so that a collection
+    # scans only what the last environment made; none follows the last one, the process ends.
+    collecting = not gc.isenabled()
+    if collecting:
+        gc.freeze()
+    for index, name in enumerate(names):
         failed |= not _render_environment(project, name, environ, out_dir, require_env)
-        if not gc.isenabled():
-            # The console script runs without the cyclic collector (see cli.run), and Jinja2's
-            # macros tie each render's context, with every variable, into a cycle: free it.
+        if collecting and index + 1 < len(names):
             gc.collect()
+            gc.freeze()
     if render_all:
         failed |= report(project.profiles.misnamed_files())
     exit_invalid_if(failed)
