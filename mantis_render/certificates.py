@@ -6,9 +6,8 @@ A certificate is public, but its private key is a secret: no message here ever i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import Problem
 from .profiles import Profile
@@ -40,8 +39,7 @@ def renew_before_days(profile: Profile) -> int:
     return int(profile.data.get("tls", {}).get("renew_before_days", DEFAULT_RENEW_BEFORE_DAYS))
 
 
-@dataclass(frozen=True)
-class Certificate:
+class Certificate(NamedTuple):
     subject: str
     hosts: list[str]  # the DNS names of its subjectAltName
     not_after: datetime

@@ -23,8 +23,7 @@ import difflib
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from .yaml_source import KeyPath
@@ -35,14 +34,12 @@ _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _FILTER = re.compile(r"(?P<name>[a-z_]+)(?:\((?P<argument>[^()]*)\))?")
 
 
-@dataclass(frozen=True)
-class Filter:
+class Filter(NamedTuple):
     name: str
     argument: str | None = None
 
 
-@dataclass(frozen=True)
-class Placeholder:
+class Placeholder(NamedTuple):
     path: KeyPath
     filters: tuple[Filter, ...]
 
@@ -260,8 +257,7 @@ def order(composed: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return done
 
 
-@dataclass(frozen=True)
-class KubernetesComposed:
+class KubernetesComposed(NamedTuple):
     """Where each secret composed variable goes in Kubernetes: made by External Secrets from
     the fetched values (``templates``: name -> Go template), written in the plain Secret (every
     secret part a literal: development), or nowhere (a part is an env or file reference)."""
@@ -315,8 +311,7 @@ def flattened(declared: Mapping[str, Mapping[str, Any]], name: str) -> list[Part
     return _merged(parts)
 
 
-@dataclass(frozen=True)
-class ContainerForm:
+class ContainerForm(NamedTuple):
     """A composed variable whose value differs inside a container (it reads a loopback store
     address); ``value`` is None while a secret part is unresolved."""
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # A file with a million mistakes is reported by its first ones and a count: one line per
 # problem for this many, then the count, so that neither the report nor its memory grows.
 PROBLEM_LIMIT = 100
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
+class Problem(NamedTuple):
     """One thing wrong with the input, printed as ``file:line: key: message [rule]``.
 
     Fields are ordered so that sorting a list of problems sorts them by position. Policy

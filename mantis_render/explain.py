@@ -180,9 +180,7 @@ def _filled(variables: list[Variable], sentinel_for: str | None = None) -> list[
     return [
         v
         if v.value is not None
-        else dataclasses.replace(
-            v, value=SENTINEL_TEXT if v.name == sentinel_for else f"resolved {v.name}"
-        )
+        else v._replace(value=SENTINEL_TEXT if v.name == sentinel_for else f"resolved {v.name}")
         for v in variables
     ]
 
@@ -192,14 +190,12 @@ def _with_sentinel(
 ) -> tuple[Profile, list[Variable]]:
     """The profile and variables with only ``variable``'s value changed."""
     if variable.path is None:  # derived from the file name: change the variable alone
-        changed = [
-            dataclasses.replace(v, value=SENTINEL_TEXT) if v is variable else v for v in variables
-        ]
+        changed = [v._replace(value=SENTINEL_TEXT) if v is variable else v for v in variables]
         return profile, _filled(changed)
     data = copy.deepcopy(profile.data)
     parent = value_at(data, variable.path[:-1])
     parent[variable.path[-1]] = _sentinel(parent[variable.path[-1]])
-    changed_profile = dataclasses.replace(profile, data=data)
+    changed_profile = profile._replace(data=data)
     return changed_profile, _filled(
         environment_variables(changed_profile), sentinel_for=variable.name
     )

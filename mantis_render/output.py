@@ -14,16 +14,15 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .render import PRIVATE_OUTPUTS
 
 FILE_MODE, PRIVATE_MODE, FOLDER_MODE = 0o644, 0o600, 0o755
 
 
-@dataclass(frozen=True)
-class Written:
+class Written(NamedTuple):
     """What a write did: the folder, the files changed or removed, and those kept as they were."""
 
     folder: Path

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import Problem, ProfileError, UnknownEnvironmentError, quoted
 
@@ -34,8 +34,7 @@ LOCAL_TIER = "development"
 MAX_PROFILE_BYTES = 16 * 2**20
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """Where a value was written: a file (as shown to the user) and a 1-based line."""
 
     file: str
@@ -64,8 +63,7 @@ class Layer:
             return {}
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     """An environment's settings after merging its extends chain.
 
     ``locations`` maps every key path of ``data`` to where its final value was written;

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .certificates import certificate_problems, tls_files
 from .errors import (
@@ -46,8 +46,7 @@ if TYPE_CHECKING:
     from .provision import Provisioning
 
 
-@dataclass(frozen=True)
-class RenderedEnvironment:
+class RenderedEnvironment(NamedTuple):
     """Everything one environment renders to, held in memory until it is written.
 
     ``notes`` say what was deliberately left out (such as a .env that needs Vault).
@@ -56,9 +55,9 @@ class RenderedEnvironment:
     profile: Profile
     variables: list[Variable]
     files: dict[str, str]
-    notes: list[str] = field(default_factory=list)
-    policy: PolicyResult = field(default_factory=lambda: PolicyResult([], []))
-    tls: list[Variable] = field(default_factory=list)  # the certificate and key files
+    notes: list[str]
+    policy: PolicyResult
+    tls: list[Variable]  # the certificate and key files
 
     @property
     def name(self) -> str:
@@ -150,7 +149,7 @@ class Project:
             files[LOCAL_OVERRIDE] = mine.files[COMPOSE_OVERRIDE_FILE]
         shown = self.profiles.display(self.profiles.local_name(name))
         note = f"{DOTENV} and {LOCAL_OVERRIDE} include {shown}"
-        return dataclasses.replace(mine, files=files, notes=[*mine.notes, note])
+        return mine._replace(files=files, notes=[*mine.notes, note])
 
     def _other_environments(self, name: str) -> list[Environment]:
         """The other environments that load cleanly, as the rules that compare environments see

@@ -131,7 +131,7 @@ class JsonReporter:
         return _json(asdict(explanation))
 
     def problems(self, problems: list[Problem]) -> str:
-        return _json({"problems": [asdict(problem) for problem in problems]})
+        return _json({"problems": [problem._asdict() for problem in problems]})
 
     def validate(self, results: dict[str, ValidationResult], misnamed: list[Problem]) -> str:
         return _json(
@@ -140,12 +140,12 @@ class JsonReporter:
                 "environments": {
                     name: {
                         "valid": result.valid,
-                        "problems": [asdict(problem) for problem in result.problems],
-                        "waived": [asdict(problem) for problem in result.waived],
+                        "problems": [problem._asdict() for problem in result.problems],
+                        "waived": [problem._asdict() for problem in result.waived],
                     }
                     for name, result in results.items()
                 },
-                "files": [asdict(problem) for problem in misnamed],
+                "files": [problem._asdict() for problem in misnamed],
             }
         )
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import Problem
 from .profiles import Profile
@@ -23,8 +22,7 @@ from .variables import Variable, with_composed_values
 from .yaml_source import format_key_path
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     """Variables with every reference that could be resolved filled in.
 
     ``not_configured`` says, for each store this machine has no way to reach (VAULT_ADDR not
@@ -34,7 +32,7 @@ class Resolution:
 
     variables: list[Variable]
     problems: list[Problem]
-    not_configured: dict[str, str] = field(default_factory=dict)
+    not_configured: dict[str, str]
 
     @property
     def complete(self) -> bool:
@@ -65,7 +63,7 @@ def resolve_secrets(
         except SecretUnavailable as error:
             problems.append(reference_problem(profile, variable, str(error)))
             value = None
-        resolved.append(dataclasses.replace(variable, value=value))
+        resolved.append(variable._replace(value=value))
     if any(variable.source == "composed" for variable in resolved):
         resolved = with_composed_values(profile, resolved)
     return Resolution(resolved, problems, not_configured)

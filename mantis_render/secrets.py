@@ -20,15 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 VAULT_PATH = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*")
 VAULT_KEY = re.compile(r"[A-Za-z0-9_.-]+")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@dataclass(frozen=True)
-class StoreKind:
+class StoreKind(NamedTuple):
     """How a reference to one kind of secret store is written, and what it may name."""
 
     kind: str
@@ -101,8 +100,7 @@ REFERENCE_FORMS = (
 REFERENCE_KEYS = (*STORE_KINDS, "key", *LOCAL_KINDS)
 
 
-@dataclass(frozen=True)
-class StoreReference:
+class StoreReference(NamedTuple):
     """A secret in a store: a Vault path, an AWS secret name, ...; ``key`` the field in it."""
 
     store: str
@@ -196,8 +194,7 @@ class StoreNotConfigured(Exception):
 VaultNotConfigured = StoreNotConfigured
 
 
-@dataclass(frozen=True)
-class VaultSettings:
+class VaultSettings(NamedTuple):
     """How to reach Vault, from the standard variables (VAULT_ADDR, VAULT_TOKEN, ...)."""
 
     address: str

@@ -13,14 +13,12 @@ import contextlib
 import functools
 import ipaddress
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .schema import PROFILE_SCHEMA, settings
 
 
-@dataclass(frozen=True)
-class Store:
+class Store(NamedTuple):
     """A store the compose stack runs for the MANTIS services."""
 
     section: str  # of the profile
@@ -52,8 +50,7 @@ USED_BY_SERVICES: list[Store] = [store for store in STORES if store.section != "
 _ENV_OF: dict[tuple[Any, ...], str] = {setting.path: setting.env for setting in settings()}
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(NamedTuple):
     """The variables that tell a service where a store is: host and port, or (Kafka) a list."""
 
     store: Store
@@ -79,8 +76,7 @@ def is_loopback(host: str) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class ContainerValue:
+class ContainerValue(NamedTuple):
     """What a container is told instead of the profile's host-side value, and why."""
 
     name: str

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from .profiles import Profile
 from .schema import Setting, settings
@@ -23,8 +22,7 @@ Source = Literal[
 COMPOSED_SECRET = "composed"  # the secret kind of a composed variable that reads a secret
 
 
-@dataclass(frozen=True, slots=True)  # slots: a large project has hundreds of thousands
-class Variable:
+class Variable(NamedTuple):  # a tuple: a large project has hundreds of thousands
     """One ``NAME=value``; ``path`` is None for a value derived from the profile's file name.
 
     A secret given by reference has no ``value`` until it is resolved. (Its description is the

@@ -18,7 +18,6 @@ import importlib.util
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +62,7 @@ def verify_rendered(
             write_cached(verified / key, "")
         if templates and path in templates:
             found = [
-                replace(p, message=f"{p.message} (written by {templates[path]})") for p in found
+                p._replace(message=f"{p.message} (written by {templates[path]})") for p in found
             ]
         problems += found
     return sorted(problems)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import yaml
 
@@ -47,8 +46,7 @@ for _tag, _pattern, _first in [
     _CoreSchemaLoader.add_implicit_resolver(_TAG + _tag, re.compile(_pattern), _first)
 
 
-@dataclass(frozen=True)
-class ParsedYaml:
+class ParsedYaml(NamedTuple):
     """A YAML document as plain data, and the 1-based line where each key path was written."""
 
     data: Any
@@ -120,17 +118,22 @@ MAX_ALIASED_VALUES = 100_000
 ALIAS_GROWTH = 10
 
 
-@dataclass
 class _Open:
-    """A mapping or sequence being built: its value, path, and the key awaiting its value."""
+    """A mapping or sequence being built: its value, path, and the key awaiting its value.
+    (One for every collection of every file parsed, hence the slots.)"""
 
-    value: dict[str, Any] | list[Any]
-    path: KeyPath
-    anchor: str | None
-    first_line: int  # index into _Builder.order where this collection's own entries start
-    key: str | None = None
-    skip_value: bool = False  # the key was refused: drop the value that follows it
-    size: int = 0  # values inside, at any depth (what an alias to it repeats)
+    __slots__ = ("anchor", "first_line", "key", "path", "size", "skip_value", "value")
+
+    def __init__(
+        self, value: dict[str, Any] | list[Any], path: KeyPath, anchor: str | None, first_line: int
+    ) -> None:
+        self.value = value
+        self.path = path
+        self.anchor = anchor
+        self.first_line = first_line  # index into _Builder.order: this collection's own entries
+        self.key: str | None = None
+        self.skip_value = False  # the key was refused: drop the value that follows it
+        self.size = 0  # values inside, at any depth (what an alias to it repeats)
 
 
 class _Builder:

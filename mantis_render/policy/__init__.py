@@ -8,9 +8,8 @@ the others. A profile may waive a rule for its own environment with a written re
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, NamedTuple
 
 from ..certificates import Certificate
 from ..errors import Problem, quoted
@@ -23,22 +22,20 @@ Severity = Literal["error", "warning"]
 ALL_TIERS = frozenset(TIERS)
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """What a rule found: the key path at fault and a one-line message (no secret value)."""
 
     path: KeyPath
     message: str
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(NamedTuple):
     """One environment as the rules see it; ``variables`` hold resolved secrets when resolved."""
 
     profile: Profile
     variables: list[Variable]
     # The certificate and key files (tls.crt, tls.key), and the certificate once resolved.
-    tls: list[Variable] = field(default_factory=list)
+    tls: Sequence[Variable] = ()
     certificate: Certificate | None = None
 
     @property
@@ -56,19 +53,17 @@ class Environment:
         return self.profile.locations.get(path) or Location(self.profile.file, 1)
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """The environment being checked, and every other environment that loaded cleanly."""
 
     environment: Environment
-    others: list[Environment] = field(default_factory=list)
+    others: Sequence[Environment] = ()
 
 
 Check = Callable[[Context], Iterable[Finding]]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     id: str
     severity: Severity | Mapping[str, Severity]  # one, or one for each tier
     tiers: frozenset[str]
@@ -98,8 +93,7 @@ def rule(
     return register
 
 
-@dataclass(frozen=True)
-class PolicyResult:
+class PolicyResult(NamedTuple):
     """Problems that count, and the ones a waiver turned off (shown, never failing)."""
 
     problems: list[Problem]
@@ -132,8 +126,8 @@ def check_policy(context: Context) -> PolicyResult:
             if registered.id in waivers:
                 reason = waivers[registered.id][0]
                 waived.append(
-                    replace(
-                        problem, message=f"{finding.message}; waived: {reason}", severity="waived"
+                    problem._replace(
+                        message=f"{finding.message}; waived: {reason}", severity="waived"
                     )
                 )
             else:
