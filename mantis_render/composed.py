@@ -19,13 +19,13 @@ see ``go_template``.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
+from .errors import closest
 from .yaml_source import KeyPath
 
 SECTION = "composed"
@@ -102,11 +102,9 @@ def _placeholder(text: str, where: int) -> Placeholder:
         match = _FILTER.fullmatch(piece)
         if not match or match["name"] not in FILTER_NAMES:
             name = match["name"] if match else piece
-            close = difflib.get_close_matches(name, FILTER_NAMES, n=1)
+            close = closest(name, FILTER_NAMES)
             hint = (
-                f"; did you mean '{close[0]}'?"
-                if close
-                else f" (filters: {', '.join(FILTER_NAMES)})"
+                f"; did you mean '{close}'?" if close else f" (filters: {', '.join(FILTER_NAMES)})"
             )
             raise TemplateError(f"no filter '{name}'{hint}")
         if (match["name"] == "join") != (match["argument"] is not None):
@@ -210,8 +208,8 @@ def check_templates(
                     yield where, f"{{{placeholder.shown}}} is used as it is: no filter applies"
                     continue
             elif placeholder.path not in secret_of:
-                close = difflib.get_close_matches(placeholder.shown, shown, n=1)
-                hint = f"; did you mean {{{close[0]}}}?" if close else ""
+                close = closest(placeholder.shown, shown)
+                hint = f"; did you mean {{{close}}}?" if close else ""
                 yield where, f"{{{placeholder.shown}}} names no setting{hint}"
                 continue
             if secret_of.get(placeholder.path) and any(

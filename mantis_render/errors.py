@@ -46,6 +46,15 @@ def quoted(value: object, limit: int = QUOTED_LIMIT) -> str:
     return f"{shown!r}... ({len(str(value)):,} characters)"
 
 
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The one of ``choices`` a mistyped ``word`` was most likely meant to be, if any is close.
+    (difflib is imported here: only a run with a mistake in it needs it.)"""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return close[0] if close else None
+
+
 def first_problems(
     problems: Iterable[Problem], limit: int = PROBLEM_LIMIT, total: int = 0
 ) -> list[Problem]:

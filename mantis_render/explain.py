@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import quoted
+from .errors import closest, quoted
 from .profiles import Layer, Profile
 from .secrets import (
     KUBERNETES_ONLY,
@@ -55,8 +54,8 @@ class Explanation:
 
 class UnknownVariable(LookupError):
     def __init__(self, name: str, known: list[str]) -> None:
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean {close[0]}?" if close else ""
+        close = closest(name, known)
+        hint = f"; did you mean {close}?" if close else ""
         super().__init__(f"no variable or setting named {quoted(name)}{hint}")
 
 

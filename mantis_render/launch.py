@@ -7,10 +7,9 @@ With a service, only what that service gets: every shared variable and its own (
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 
-from .errors import MantisRenderError, Problem, quoted
+from .errors import MantisRenderError, Problem, closest, quoted
 from .profiles import Profile
 from .variables import Variable
 
@@ -63,8 +62,8 @@ def _of_service(profile: Profile, variables: list[Variable], service: str) -> li
     services = profile.data["services"]
     if service not in services:
         known = list(services)
-        close = difflib.get_close_matches(service, known, n=1)
-        hint = f"; did you mean {close[0]}?" if close else f" (services: {', '.join(known)})"
+        close = closest(service, known)
+        hint = f"; did you mean {close}?" if close else f" (services: {', '.join(known)})"
         raise UnknownService(f"no service {quoted(service)} in {profile.name}{hint}")
     others = {name for name in services if name != service}
 

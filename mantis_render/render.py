@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args
@@ -209,6 +208,8 @@ class Renderer:
     def _innermost_template_frame(self, error: BaseException) -> tuple[str, int] | None:
         """Jinja2 rewrites tracebacks so that template frames carry the template's file and
         line: the last such frame is where the mistake is."""
+        import traceback  # only a template with a mistake in it needs it
+
         found = None
         for frame in traceback.extract_tb(error.__traceback__):
             path = Path(frame.filename).resolve()

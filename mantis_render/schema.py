@@ -8,12 +8,11 @@ read them from here.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from .errors import Problem, first_problems
+from .errors import Problem, closest, first_problems
 from .precheck import TypeDefinition, compile_rules, vouches
 from .profiles import Location, Profile
 from .secrets import STORE_KINDS, VAULT_PATH, reference_problem
@@ -670,12 +669,8 @@ def _with_suggestion(problem: Problem, path: KeyPath | None) -> Problem:
     if problem.message != "unknown key" or path is None:
         return problem
     siblings = list(rules_at(path[:-1]).get("schema", {}))
-    close = difflib.get_close_matches(str(path[-1]), siblings, n=1, cutoff=0.6)
-    if not close:
-        return problem
-    return Problem(
-        problem.file, problem.line, problem.key, f"unknown key; did you mean '{close[0]}'?"
-    )
+    close = closest(str(path[-1]), siblings)
+    return problem._replace(message=f"unknown key; did you mean '{close}'?") if close else problem
 
 
 def rules_at(path: KeyPath) -> dict[str, Any]:

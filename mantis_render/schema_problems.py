@@ -5,7 +5,6 @@ costs neither cerberus's import (with its importlib.metadata lookup) nor its val
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -14,7 +13,7 @@ import cerberus
 import cerberus.schema
 from cerberus import errors as cerberus_errors
 
-from .errors import Problem, quoted
+from .errors import Problem, closest, quoted
 from .precheck import compile_rules, vouches
 from .profiles import Profile
 from .schema import CHECKS, PROFILE_SCHEMA, TYPES, rules_at, where_to_add
@@ -124,8 +123,8 @@ def _message(error: Any, path: KeyPath) -> str:
     secret = "secret" in rules.get("meta", {})
     if code == cerberus_errors.UNKNOWN_FIELD.code:
         siblings = list(rules_at(path[:-1]).get("schema", {}))
-        close = difflib.get_close_matches(str(path[-1]), siblings, n=1, cutoff=0.6)
-        return "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+        close = closest(str(path[-1]), siblings)
+        return "unknown key" + (f"; did you mean '{close}'?" if close else "")
     if code == cerberus_errors.REQUIRED_FIELD.code:
         return "required key is missing"
     if code == cerberus_errors.BAD_TYPE.code:

@@ -14,13 +14,14 @@ No error message here ever includes a secret value.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from .errors import closest
 
 VAULT_PATH = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*")
 VAULT_KEY = re.compile(r"[A-Za-z0-9_.-]+")
@@ -134,8 +135,8 @@ def reference_problem(value: Mapping[str, Any]) -> str | None:
     """Why ``value`` is not a well-formed reference, or None when it is one."""
     unknown = [key for key in value if key not in REFERENCE_KEYS]
     if unknown:
-        close = difflib.get_close_matches(str(unknown[0]), REFERENCE_KEYS, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else f"; a reference is {REFERENCE_FORMS}"
+        close = closest(str(unknown[0]), REFERENCE_KEYS)
+        hint = f"; did you mean '{close}'?" if close else f"; a reference is {REFERENCE_FORMS}"
         return f"unknown key '{unknown[0]}' in a secret reference{hint}"
     kinds = [kind for kind in (*STORE_KINDS, *LOCAL_KINDS) if kind in value]
     if len(kinds) != 1:

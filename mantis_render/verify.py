@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.resources
 import importlib.util
 import json
 import re
@@ -362,7 +361,7 @@ def _validator(schema_name: str) -> Any:
 @functools.cache
 def _packaged_schema(name: str) -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(
-        (importlib.resources.files("mantis_render") / "schemas" / name).read_text(encoding="utf-8")
+        (Path(__file__).parent / "schemas" / name).read_text(encoding="utf-8")
     )
     return schema
 

@@ -7,12 +7,11 @@ the others. A profile may waive a rule for its own environment with a written re
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 from ..certificates import Certificate
-from ..errors import Problem, quoted
+from ..errors import Problem, closest, quoted
 from ..profiles import Location, Profile
 from ..schema import TIERS
 from ..variables import Variable, value_at
@@ -161,11 +160,11 @@ def _waiver_problems(
                 problem(f"waivers belong in the environment's own profile, not in {location.file}")
             )
         elif rule_id not in RULES:
-            close = difflib.get_close_matches(rule_id, RULES, n=1)
+            close = closest(rule_id, RULES)
             problems.append(
                 problem(
                     f"no rule named {quoted(rule_id)}"
-                    + (f"; did you mean {close[0]!r}?" if close else "")
+                    + (f"; did you mean {close!r}?" if close else "")
                 )
             )
         elif rule_id not in fired:
