@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -41,14 +40,17 @@ class Location(NamedTuple):
     line: int
 
 
-@dataclass(frozen=True)
 class Layer:
-    """One file of an extends chain, as written."""
+    """One file of an extends chain, as written (``file``: as shown to the user)."""
 
-    name: str
-    file: str
-    data: dict[str, Any]
-    path: Path = field(repr=False)
+    def __init__(self, name: str, file: str, data: dict[str, Any], path: Path) -> None:
+        self.name = name
+        self.file = file
+        self.data = data
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"Layer({self.name!r}, {self.file!r})"
 
     @cached_property
     def lines(self) -> dict[KeyPath, int]:
@@ -84,16 +86,20 @@ class Profile(NamedTuple):
         return tuple(layer.file for layer in self.layers)
 
 
-@dataclass(frozen=True)
 class ProfileSet:
     """The profiles folder of a project, and the names shown for its files.
 
     Each file is parsed once: environments that extend the same base share its parse.
     """
 
-    directory: Path
-    display_prefix: str = "profiles/"
-    _parsed: dict[str, Layer] = field(default_factory=dict, compare=False, repr=False)
+    display_prefix = "profiles/"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._parsed: dict[str, Layer] = {}
+
+    def __repr__(self) -> str:
+        return f"ProfileSet({self.directory!r})"
 
     def path_of(self, name: str) -> Path:
         return self.directory / f"{name}{PROFILE_SUFFIX}"
