@@ -186,8 +186,6 @@ def check_templates(
 ) -> Iterator[tuple[KeyPath, str]]:
     """What is wrong with each composed variable: (where, message). ``secret_of`` says, for every
     setting a placeholder may name, whether it is a secret."""
-    readable = list(secret_of) + [(SECTION, name) for name in composed]
-    shown = [".".join(map(str, path)) for path in readable]
     reads: dict[str, list[str]] = {}
     for name, spec in composed.items():
         where: KeyPath = (SECTION, name, "template")
@@ -208,7 +206,8 @@ def check_templates(
                     yield where, f"{{{placeholder.shown}}} is used as it is: no filter applies"
                     continue
             elif placeholder.path not in secret_of:
-                close = closest(placeholder.shown, shown)
+                readable = [*secret_of, *((SECTION, name) for name in composed)]
+                close = closest(placeholder.shown, (".".join(map(str, p)) for p in readable))
                 hint = f"; did you mean {{{close}}}?" if close else ""
                 yield where, f"{{{placeholder.shown}}} names no setting{hint}"
                 continue

@@ -297,22 +297,22 @@ def _kustomization(document: Any, files: Mapping[str, str]) -> Iterator[Failure]
 
 
 def _generated_configmap(document: Any, generator: Any, where: KeyPath) -> Iterator[Failure]:
-    """The ConfigMap kustomize will generate, checked like any other manifest."""
-    data: dict[str, str] = {}
+    """The ConfigMap kustomize will generate: its keys here, its metadata by the Kubernetes
+    schema. (Its data, string to string by construction, is left out of the schema check: on a
+    large project it was a second copy of every literal, handed to the validator.)"""
+    keys: set[str] = set()
     for index, literal in enumerate(generator.get("literals", [])):
-        key, _, value = literal.partition("=")
+        key = literal.partition("=")[0]
         if not CONFIGMAP_KEY.fullmatch(key):
             yield (*where, "literals", index), f"{quoted(key)} is not a valid ConfigMap key"
-        elif key in data:
+        elif key in keys:
             yield (*where, "literals", index), f"{key} is given twice"
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]  # kustomize strips one pair of matching quotes
-        data[key] = value
+        keys.add(key)
     configmap = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": generator["name"], "namespace": document["namespace"]},
-        "data": data,
+        "data": {},
     }
     yield from _kubernetes_schema(configmap, where)
 
@@ -396,6 +396,19 @@ def read_dotenv(text: str) -> tuple[dict[str, tuple[str, int]], list[tuple[int, 
     """
     values: dict[str, tuple[str, int]] = {}
     errors: list[tuple[int, str]] = []
+    for line, name, value in dotenv_entries(text):
+        if name is None:
+            errors.append((line, value))
+            continue
+        if name in values:
+            errors.append((line, f"{name} is set twice"))
+        values[name] = (value, line)
+    return values, errors
+
+
+def dotenv_entries(text: str) -> Iterator[tuple[int, str | None, str]]:
+    """The assignments of a .env as quote_dotenv writes them, in order: (line, name, value);
+    a line that is not one, and not blank or a comment, comes as (line, None, what is wrong)."""
     position, line = 0, 1
     while position < len(text):
         entry = _WELL_FORMED.match(text, position)
@@ -405,9 +418,7 @@ def read_dotenv(text: str) -> tuple[dict[str, tuple[str, int]], list[tuple[int, 
                 value = single_quoted
             else:
                 value = _ESCAPED.sub(r"\1", double_quoted)
-            if name in values:
-                errors.append((line, f"{name} is set twice"))
-            values[name] = (value, line)
+            yield line, name, value
             line += entry.group().count("\n")
             position = entry.end()
             continue
@@ -415,9 +426,8 @@ def read_dotenv(text: str) -> tuple[dict[str, tuple[str, int]], list[tuple[int, 
         end = len(text) if end < 0 else end
         current = text[position:end]
         if current.strip() and not current.startswith("#"):
-            errors.append((line, _malformed(text, position)))
+            yield line, None, _malformed(text, position)
         position, line = end + 1, line + 1
-    return values, errors
 
 
 # NAME='value' or NAME="value" ending its line; a value may span lines.
@@ -447,23 +457,29 @@ def _is_closed(text: str, start: int, quote: str) -> bool:
 
 
 def _check_dotenv(text: str, shown: str, expected: dict[str, str] | None) -> list[Problem]:
-    values, errors = read_dotenv(text)
-    problems = [Problem(shown, line, "", message) for line, message in errors]
-    if expected is None or errors:
-        return problems
-    for name, value in expected.items():
-        if name not in values:
-            problems.append(Problem(shown, 0, name, "is missing"))
-        elif values[name][0] != value:
-            problems.append(
-                Problem(
-                    shown, values[name][1], name, "reads back differently from the profile's value"
-                )
-            )
-    for name, (_, line) in values.items():
+    """What is malformed in a .env; when nothing is, how it differs from ``expected``. Read one
+    entry at a time: a large project's .env has hundreds of thousands."""
+    malformed: list[Problem] = []
+    differing: list[Problem] = []
+    seen: set[str] = set()
+    for line, name, value in dotenv_entries(text):
+        if name is None:
+            malformed.append(Problem(shown, line, "", value))
+            continue
+        if name in seen:
+            malformed.append(Problem(shown, line, "", f"{name} is set twice"))
+        seen.add(name)
+        if expected is None or malformed:
+            continue
         if name not in expected:
-            problems.append(Problem(shown, line, name, "is not a variable of the profile"))
-    return problems
+            differing.append(Problem(shown, line, name, "is not a variable of the profile"))
+        elif expected[name] != value:
+            message = "reads back differently from the profile's value"
+            differing.append(Problem(shown, line, name, message))
+    if malformed or expected is None:
+        return malformed
+    missing = [Problem(shown, 0, name, "is missing") for name in expected if name not in seen]
+    return differing + missing
 
 
 def _dotenv_values(variables: list[Variable] | None) -> dict[str, str]:

@@ -55,6 +55,16 @@ BREAKS = [
         'configMapGenerator[0].literals[0]: kustomization: "ENVIRONMENT!=staging" does not match "^[-._a-zA-Z0-9]+="',
     ),
     Break(
+        "ConfigMap key given twice",
+        "k8s/kustomization.yaml.j2",
+        "    literals:\n",
+        "    literals:\n      - ENVIRONMENT=again\n",
+        "staging",
+        "k8s/kustomization.yaml",
+        '"ENVIRONMENT=staging"',
+        "configMapGenerator[0].literals[1]: ENVIRONMENT is given twice",
+    ),
+    Break(
         "ExternalSecret",
         "k8s/externalsecret.yaml.j2",
         "    creationPolicy: Owner",
@@ -225,3 +235,22 @@ def test_the_dotenv_reader_names_each_malformed_line_and_keeps_counting_lines() 
         (8, "A is set twice"),
         (10, "D: its quoted value is not closed"),
     ]
+
+
+def test_a_dotenv_is_compared_with_the_profile_only_once_it_reads_back() -> None:
+    from mantis_render.verify import _check_dotenv
+
+    expected = {"A": "one", "B": "two", "C": "three"}
+    text = "A='one'\nB='TWO'\nD='four'\n"
+    assert [str(p) for p in _check_dotenv(text, ".env", expected)] == [
+        ".env:2: B: reads back differently from the profile's value",
+        ".env:3: D: is not a variable of the profile",
+        ".env: C: is missing",
+    ]
+    # Malformed or repeated lines are all that is said: the values they give are not trusted.
+    text = "A='one'\nB='TWO'\nA='one'\nC=bare\n"
+    assert [str(p) for p in _check_dotenv(text, ".env", expected)] == [
+        ".env:3: A is set twice",
+        ".env:4: is not NAME='value' or NAME=\"value\"",
+    ]
+    assert _check_dotenv("A='one'\nB='two'\nC='three'\n", ".env", expected) == []
