@@ -19,9 +19,10 @@ see ``go_template``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
@@ -68,7 +69,8 @@ FILTERS: dict[str, Callable[..., str]] = {"urlencode": urlencode}
 FILTER_NAMES = ("urlencode", "join")
 
 
-def parse(template: str) -> list[Part]:
+@functools.lru_cache(maxsize=1024)  # each template is read by several steps of a render
+def parse(template: str) -> tuple[Part, ...]:
     """The literal texts and placeholders of ``template``, in order."""
     parts: list[Part] = []
     position = 0
@@ -88,7 +90,7 @@ def parse(template: str) -> list[Part]:
         position = match.end()
     if position < len(template):
         parts.append(template[position:])
-    return _merged(parts)
+    return tuple(_merged(parts))
 
 
 def _placeholder(text: str, where: int) -> Placeholder:
@@ -128,7 +130,7 @@ def _merged(parts: list[Part]) -> list[Part]:
     return merged
 
 
-def placeholders(parts: list[Part]) -> Iterator[Placeholder]:
+def placeholders(parts: Iterable[Part]) -> Iterator[Placeholder]:
     return (part for part in parts if isinstance(part, Placeholder))
 
 
@@ -147,7 +149,7 @@ def apply(placeholder: Placeholder, value: Any) -> str:
     return as_text(text)
 
 
-def compose(parts: list[Part], value_of: Callable[[Placeholder], Any]) -> str:
+def compose(parts: Iterable[Part], value_of: Callable[[Placeholder], Any]) -> str:
     """The composed value, each placeholder's value given by ``value_of``."""
     return "".join(part if isinstance(part, str) else apply(part, value_of(part)) for part in parts)
 

@@ -233,9 +233,8 @@ class ProfileSet:
             name = parent
 
     def _check_parent(self, layer: Layer, parent: Any, seen: list[str]) -> None:
-        line = layer.lines.get((EXTENDS_KEY,), 1)
-
-        def fail(message: str) -> ProfileError:
+        def fail(message: str) -> ProfileError:  # the file is read again for lines only here
+            line = layer.lines.get((EXTENDS_KEY,), 1)
             return ProfileError([Problem(layer.file, line, EXTENDS_KEY, message)])
 
         if parent is None:
