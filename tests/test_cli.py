@@ -35,6 +35,26 @@ def test_validate_checks_every_environment_when_none_is_named(cli: CliRun, proje
     assert not (project / "rendered").exists()
 
 
+@pytest.mark.parametrize("command", [["validate"], ["render", "--all"]])
+def test_a_mistake_in_the_base_profile_is_one_line_for_all_its_environments(
+    cli: CliRun, project: Path, command: list[str]
+) -> None:
+    base = project / "profiles" / "_base.yaml"
+    text = base.read_text()
+    base.write_text(text.replace("{postgres.host}", "{postgres.hots}", 1))
+    line = line_of(base.read_text(), "{postgres.hots}")
+
+    result = cli(*command)
+
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"profiles/_base.yaml:{line}: composed.DATABASE_URL.template: {{postgres.hots}} names "
+        "no setting; did you mean {postgres.host}?\n",
+    )
+    assert not (project / "rendered").exists()
+
+
 def test_render_writes_each_environment_to_its_folder(cli: CliRun, project: Path) -> None:
     result = cli("render", "staging", "development")
     assert result.exit_code == 0

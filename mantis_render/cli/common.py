@@ -52,6 +52,7 @@ def format_option(command: Command) -> Command:
 
 
 VERBOSITY = "mantis_render.verbosity"  # in click's shared context meta: -1 quiet, 0, 1 verbose
+REPORTED = "mantis_render.reported"  # the problem lines printed so far by this command
 
 
 def verbosity() -> int:
@@ -136,15 +137,23 @@ def chosen_environments(
 
 
 def report(problems: Iterable[Problem]) -> bool:
-    """Print problems to stderr, one per line (even with --quiet); True when there was any."""
+    """Print problems to stderr, one per line (even with --quiet); True when there was any.
+
+    A line is printed once a command: a mistake in a base profile is found in every environment
+    that extends it, and is one thing to fix."""
     found = False
     color = use_color(err=True)
+    context = click.get_current_context(silent=True)
+    printed: set[str] = context.meta.setdefault(REPORTED, set()) if context else set()
     for problem in problems:
+        found = True
         line = str(problem)
+        if line in printed:
+            continue
+        printed.add(line)
         if color:
             line = click.style(line, fg="red" if problem.severity == "error" else "yellow")
         click.echo(line, err=True)
-        found = True
     return found
 
 
