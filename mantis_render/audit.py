@@ -8,8 +8,8 @@ from typing import Literal
 
 from .errors import Problem
 from .profiles import Profile
-from .resolution import reference_problem
-from .secrets import SecretUnavailable, StoreNotConfigured, StoreReference
+from .resolution import reference_problem, store_problem
+from .secrets import SecretUnavailable, StoreNotConfigured, StoreReference, StoreUnusable
 from .stores import Stores
 from .variables import Variable
 
@@ -67,6 +67,7 @@ def audit_rotation(
     """The age of every secret of the environment, and the secrets whose age is unreadable."""
     ages, problems = [], []
     not_configured: dict[str, str] = {}
+    unusable: dict[str, StoreUnusable] = {}
     for variable in variables:
         if variable.secret_kind not in ROTATION_DAYS:
             continue
@@ -79,9 +80,12 @@ def audit_rotation(
             )
             continue
         try:
-            changed = stores.get(reference.store).last_changed(reference)
+            changed = stores.get(profile, reference.store).last_changed(reference)
         except StoreNotConfigured as error:
             not_configured[reference.store] = str(error)
+            continue
+        except StoreUnusable as error:
+            unusable[reference.store] = error
             continue
         except SecretUnavailable as error:
             problems.append(reference_problem(profile, variable, str(error)))
@@ -94,5 +98,5 @@ def audit_rotation(
     # Said once for each store, at the environment's file: not once for each of its secrets.
     problems[:0] = [
         Problem(profile.file, 0, "", f"audit: {why}") for why in not_configured.values()
-    ]
+    ] + [store_problem(profile, kind, error) for kind, error in unusable.items()]
     return ages, problems

@@ -311,8 +311,13 @@ def _reachable(data: Mapping[str, object], name: str) -> Iterator[Check]:
 
 
 def _stores(project: Project, name: str, environ: Mapping[str, str]) -> Iterator[Check]:
-    from .secrets import STORE_KINDS, SecretUnavailable, StoreNotConfigured, StoreReference
-    from .stores import Stores
+    from .secrets import (
+        STORE_KINDS,
+        SecretUnavailable,
+        StoreNotConfigured,
+        StoreReference,
+        StoreUnusable,
+    )
     from .variables import environment_variables
 
     profile = project.load_valid(name)
@@ -321,17 +326,18 @@ def _stores(project: Project, name: str, environ: Mapping[str, str]) -> Iterator
         for v in environment_variables(profile)
         if isinstance(v.reference, StoreReference)
     }
-    stores = Stores(profile, environ)
+    stores = project.stores(environ)  # the run's: a store that hung is not waited on again
     for kind in (kind for kind in STORE_KINDS if kind in used):
         product = STORE_KINDS[kind].product
         try:
-            stores.get(kind).check_access()
+            stores.get(profile, kind).check_access()
         except StoreNotConfigured as error:
             yield Check(product, "failed", str(error), "set what it names, then run doctor again")
+        except StoreUnusable as error:
+            yield Check(product, "failed", f"{product}: {error}", "fix that setting")
         except SecretUnavailable as error:
-            yield Check(
-                product, "failed", f"{product}: {error}", "check the address and the credentials"
-            )
+            detail = str(error) if str(error).startswith(product) else f"{product}: {error}"
+            yield Check(product, "failed", detail, "check the address and the credentials")
         else:
             yield Check(product, "ok", f"{product} is reachable and its credentials are valid")
 

@@ -35,6 +35,7 @@ from .render import (
 )
 from .resolution import resolve_secrets
 from .schema import TIERS, settings, validate_profile
+from .stores import Stores
 from .variables import Variable, environment_variables, secret_variables
 from .verify import COMPOSE_BASE, verify_rendered
 
@@ -73,6 +74,10 @@ class Project:
     # With a developer's profiles/<env>.local.yaml merged last: what they run (.env, exec),
     # never what is committed (see developer_build).
     local: bool = False
+    # The secret stores of this run, by process environment: shared with the copy a .local
+    # build makes (dataclasses.replace passes it on), so each store is opened, and waited on
+    # when it does not answer, once a run.
+    opened_stores: dict[int, Stores] = field(default_factory=dict, repr=False, compare=False)
     profiles: ProfileSet = field(init=False)
     _renderer: Renderer | None = field(default=None, init=False, repr=False)
     _loaded: dict[str, Profile] = field(default_factory=dict, init=False, repr=False)
@@ -100,7 +105,9 @@ class Project:
         tls = tls_files(profile)
         notes: list[str] = []
         if environ is not None:
-            resolution = resolve_secrets(profile, [*variables, *tls], environ, self.root)
+            resolution = resolve_secrets(
+                profile, [*variables, *tls], environ, self.root, self.stores(environ)
+            )
             if resolution.problems:
                 raise SecretError(resolution.problems)
             variables = resolution.variables[: len(variables)]
@@ -151,6 +158,13 @@ class Project:
         note = f"{DOTENV} and {LOCAL_OVERRIDE} include {shown}"
         return mine._replace(files=files, notes=[*mine.notes, note])
 
+    def stores(self, environ: Mapping[str, str]) -> Stores:
+        """The secret stores of this run for ``environ`` (opened on first use)."""
+        key = id(environ)  # the Stores keeps environ alive: the id is not reused meanwhile
+        if key not in self.opened_stores:
+            self.opened_stores[key] = Stores(environ)
+        return self.opened_stores[key]
+
     def _other_environments(self, name: str) -> list[Environment]:
         """The other environments that load cleanly, as the rules that compare environments see
         them: their secrets only (services hold none), kept for the run. Holding every variable
@@ -188,17 +202,15 @@ class Project:
         """The rotation audit of an environment's secrets (from each store's metadata), and
         the expiry of its certificate (read from its store)."""
         from .audit import audit_certificate, audit_rotation
-        from .stores import Stores
 
         profile = self.load_valid(name)
-        ages, problems = audit_rotation(
-            profile, environment_variables(profile), Stores(profile, environ), as_of
-        )
+        stores = self.stores(environ)
+        ages, problems = audit_rotation(profile, environment_variables(profile), stores, as_of)
         certificate_age = None
         certificate = [file for file in tls_files(profile) if file.name == "tls.crt"]
         if certificate:
-            resolution = resolve_secrets(profile, certificate, environ, self.root)
-            problems += resolution.problems
+            resolution = resolve_secrets(profile, certificate, environ, self.root, stores)
+            problems += [p for p in resolution.problems if p not in problems]
             problems += [
                 Problem(profile.file, 0, "", f"audit: {why}")
                 for why in resolution.not_configured.values()
@@ -221,7 +233,9 @@ class Project:
         profile = self.load_valid(name)
         if service is not None:  # a mistake in the service name is said before any store
             launch_environment(profile, [], {}, service)
-        resolution = resolve_secrets(profile, environment_variables(profile), environ, self.root)
+        resolution = resolve_secrets(
+            profile, environment_variables(profile), environ, self.root, self.stores(environ)
+        )
         if resolution.problems:
             raise SecretError(resolution.problems)
         policy = check_policy(
@@ -248,7 +262,7 @@ class Project:
 
         profile = self.load_valid(name)
         secrets = [v for v in environment_variables(profile) if v.secret] + tls_files(profile)
-        return init_secrets(profile, secrets, environ, dry_run)
+        return init_secrets(profile, secrets, self.stores(environ), dry_run)
 
     def committable(self, name: str) -> dict[str, str]:
         """The files of ``name`` that are committed (no .env), rendered without any secret store.

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import secrets as random
 import string
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from .errors import Problem
 from .profiles import Profile
-from .resolution import reference_problem
-from .secrets import SecretUnavailable, StoreNotConfigured, StoreReference
+from .resolution import reference_problem, store_problem
+from .secrets import SecretUnavailable, StoreNotConfigured, StoreReference, StoreUnusable
 from .stores import Stores
 from .variables import Variable
 
@@ -58,19 +57,19 @@ class Provisioning:
 
 
 def init_secrets(
-    profile: Profile, secrets: list[Variable], environ: Mapping[str, str], dry_run: bool
+    profile: Profile, secrets: list[Variable], stores: Stores, dry_run: bool
 ) -> Provisioning:
     """Create each missing store secret of ``secrets``; report every step and every failure.
     Env, file and literal secrets are not in a store: left to the person who set them."""
-    stores = Stores(profile, environ)
     result = Provisioning()
     unreachable: dict[str, str] = {}
+    unusable: dict[str, StoreUnusable] = {}
     for variable in secrets:
         reference = variable.reference
         if not isinstance(reference, StoreReference):
             continue
         try:
-            store = stores.get(reference.store)
+            store = stores.get(profile, reference.store)
             if store.exists(reference):
                 outcome: Outcome = "exists"
             elif variable.secret_kind in NOT_GENERATED:
@@ -87,6 +86,9 @@ def init_secrets(
         except StoreNotConfigured as error:
             unreachable[reference.store] = str(error)
             continue
+        except StoreUnusable as error:
+            unusable[reference.store] = error
+            continue
         except SecretUnavailable as error:
             result.problems.append(reference_problem(profile, variable, str(error)))
             continue
@@ -94,5 +96,5 @@ def init_secrets(
     # Said once for each store, at the environment's file: not once for each of its secrets.
     result.problems[:0] = [
         Problem(profile.file, 0, "", f"secrets init: {why}") for why in unreachable.values()
-    ]
+    ] + [store_problem(profile, kind, error) for kind, error in unusable.items()]
     return result

@@ -9,11 +9,13 @@ from typing import NamedTuple
 from .errors import Problem
 from .profiles import Profile
 from .secrets import (
+    STORE_KINDS,
     EnvReference,
     FileReference,
     SecretUnavailable,
     StoreNotConfigured,
     StoreReference,
+    StoreUnusable,
     read_env,
     read_file,
 )
@@ -40,16 +42,25 @@ class Resolution(NamedTuple):
 
 
 def resolve_secrets(
-    profile: Profile, variables: list[Variable], environ: Mapping[str, str], root: Path
+    profile: Profile,
+    variables: list[Variable],
+    environ: Mapping[str, str],
+    root: Path,
+    stores: Stores | None = None,
 ) -> Resolution:
-    """Fetch every referenced secret; never raises for an unavailable one, reports it instead."""
-    stores = Stores(profile, environ)
+    """Fetch every referenced secret; never raises for an unavailable one, reports it instead.
+    ``stores``: the run's stores, when it has opened them already."""
+    stores = stores or Stores(environ)
+    stores.prefetch(
+        profile, (v.reference for v in variables if isinstance(v.reference, StoreReference))
+    )
     resolved, problems, not_configured = [], [], {}
+    unusable: dict[str, StoreUnusable] = {}
     for variable in variables:
         reference = variable.reference
         try:
             if isinstance(reference, StoreReference):
-                value: str | None = stores.get(reference.store).read(reference)
+                value: str | None = stores.get(profile, reference.store).read(reference)
             elif isinstance(reference, EnvReference):
                 value = read_env(reference, environ)
             elif isinstance(reference, FileReference):
@@ -60,10 +71,15 @@ def resolve_secrets(
             assert isinstance(reference, StoreReference)
             not_configured[reference.store] = str(error)
             value = None
+        except StoreUnusable as error:
+            assert isinstance(reference, StoreReference)
+            unusable[reference.store] = error
+            value = None
         except SecretUnavailable as error:
             problems.append(reference_problem(profile, variable, str(error)))
             value = None
         resolved.append(variable._replace(value=value))
+    problems += [store_problem(profile, kind, error) for kind, error in unusable.items()]
     if any(variable.source == "composed" for variable in resolved):
         resolved = with_composed_values(profile, resolved)
     return Resolution(resolved, problems, not_configured)
@@ -79,3 +95,9 @@ def reference_problem(profile: Profile, variable: Variable, message: str) -> Pro
         format_key_path(variable.path),
         f"{variable.name} ({variable.reference}): {message}",
     )
+
+
+def store_problem(profile: Profile, kind: str, error: StoreUnusable) -> Problem:
+    """A store that cannot be used as this machine configures it: one problem for all of its
+    secrets, at the environment's profile, naming the store and the setting to fix."""
+    return Problem(profile.file, 0, "", f"{STORE_KINDS[kind].product}: {error}")

@@ -1,4 +1,5 @@
-"""Secret references in profiles, and the resolvers that fetch their values (Vault, env, file).
+"""Secret references in profiles, the errors of the stores that hold them, and the env and file
+readers (each store has its module: vault, aws_secrets).
 
 A secret setting holds a literal (development only) or a reference:
 
@@ -14,14 +15,14 @@ No error message here ever includes a secret value.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .errors import closest
+from .errors import closest, quoted
 
 VAULT_PATH = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*")
 VAULT_KEY = re.compile(r"[A-Za-z0-9_.-]+")
@@ -187,6 +188,12 @@ class MissingSecret(SecretUnavailable):
     """The secret, or its key, is not in the store (as opposed to unreadable)."""
 
 
+class StoreUnusable(SecretUnavailable):
+    """The store is configured on this machine but cannot be used as it is (a malformed address,
+    an unknown profile, a CA file that is not there): one problem for the store, said once, and
+    naming the setting to fix. Never holds a secret value."""
+
+
 class StoreNotConfigured(Exception):
     """Nothing says how to reach the store here (VAULT_ADDR unset, no AWS credentials...), so
     its references are left unresolved: the committable output needs no secret value."""
@@ -194,217 +201,69 @@ class StoreNotConfigured(Exception):
 
 VaultNotConfigured = StoreNotConfigured
 
-
-class VaultSettings(NamedTuple):
-    """How to reach Vault, from the standard variables (VAULT_ADDR, VAULT_TOKEN, ...)."""
-
-    address: str
-    mount: str
-    token: str | None = None
-    role_id: str | None = None
-    secret_id: str | None = None
-    verify: bool | str = True
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str], mount: str) -> VaultSettings:
-        address = environ.get("VAULT_ADDR", "")
-        if not address:
-            raise StoreNotConfigured(f"its Vault references need Vault ({VAULT_HELP})")
-        token = environ.get("VAULT_TOKEN") or _token_file(environ)
-        verify: bool | str = True
-        if environ.get("VAULT_CACERT"):
-            verify = environ["VAULT_CACERT"]
-        elif environ.get("VAULT_SKIP_VERIFY", "").lower() in ("1", "true"):
-            verify = False
-        return cls(
-            address=address,
-            mount=mount,
-            token=token,
-            role_id=environ.get("VAULT_ROLE_ID"),
-            secret_id=environ.get("VAULT_SECRET_ID"),
-            verify=verify,
-        )
+# How long a run waits for a store that does not answer, in seconds: each request's timeout,
+# and once one has timed out, the store's later requests fail at once (the paths a render needs
+# are fetched together, so a run waits about this long in all).
+STORE_TIMEOUT_VARIABLE = "MANTIS_STORE_TIMEOUT"
+DEFAULT_STORE_TIMEOUT = 3.0
 
 
-def _token_file(environ: Mapping[str, str]) -> str | None:
-    """The token the vault CLI saved at login (~/.vault-token), or VAULT_TOKEN_FILE's."""
-    if environ.get("VAULT_TOKEN_FILE"):
-        path = Path(environ["VAULT_TOKEN_FILE"])
-    elif environ.get("HOME"):
-        path = Path(environ["HOME"]) / ".vault-token"
-    else:
-        return None
+def store_timeout(environ: Mapping[str, str]) -> float:
+    """The wait for one store's answers (MANTIS_STORE_TIMEOUT, seconds); StoreUnusable when it
+    is set to something else than a positive number."""
+    text = environ.get(STORE_TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_STORE_TIMEOUT
     try:
-        return path.read_text(encoding="utf-8").strip() or None
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-class VaultReader:
-    """Reads KV v2 secrets, one request per secret path, with readable failures."""
-
-    def __init__(self, settings: VaultSettings, timeout: float = 5.0) -> None:
-        import hvac  # imported here: only commands that resolve secrets pay for it
-
-        self.settings = settings
-        self._client = hvac.Client(
-            url=settings.address, token=settings.token, verify=settings.verify, timeout=timeout
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= 3600):
+        raise StoreUnusable(
+            f"{STORE_TIMEOUT_VARIABLE}={quoted(text)} is not a number of seconds from 0 to 3600 "
+            f"(like 5); unset it for the default {DEFAULT_STORE_TIMEOUT:g}"
         )
-        self._cache: dict[str, dict[str, Any] | SecretUnavailable] = {}
-        self._login_failure: SecretUnavailable | None = None
-        if not settings.token and settings.role_id and settings.secret_id:
-            self._login()
+    return seconds
 
-    def read(self, reference: StoreReference) -> str:
-        assert reference.key is not None  # Vault references always name their key
-        return field_of(self._secret(reference.path), reference.key)
 
-    def last_changed(self, reference: StoreReference) -> datetime:
-        """When the current version of the secret was written."""
-        metadata = self.metadata(reference.path)
-        created = metadata["versions"][str(metadata["current_version"])]["created_time"]
-        # Vault gives nanoseconds; Python takes microseconds.
-        trimmed = re.sub(r"(\.\d{6})\d+", r"\1", created).replace("Z", "+00:00")
-        return datetime.fromisoformat(trimmed)
+def timed_out(product: str, where: str, seconds: float) -> SecretUnavailable:
+    """What a store that did not answer in time is reported as, for each of its secrets."""
+    return SecretUnavailable(
+        f"{product} at {where} did not answer within {seconds:g} s (timed out); check the "
+        f"address, or wait longer with {STORE_TIMEOUT_VARIABLE}=SECONDS"
+    )
 
-    def exists(self, reference: StoreReference) -> bool:
-        """Whether the secret and its key are there, read afresh."""
-        self._cache.pop(reference.path, None)
-        try:
-            self.read(reference)
-        except MissingSecret:
-            return False
-        return True
 
-    def create(self, reference: StoreReference, value: str) -> bool:
-        """Write ``value`` under its key where nothing is, with KV v2's check-and-set: a secret
-        written meanwhile is never overwritten. False when the key appeared meanwhile."""
+def connection_failure(error: BaseException) -> str:
+    """Why a store's client could not talk to it, in a few words (the exception chain's text
+    says it in many: "Max retries exceeded with url ... [Errno 111] Connection refused"), or
+    the exception's name."""
+    texts: list[str] = []
+    link: BaseException | None = error
+    while link is not None and len(texts) < 10:
+        texts.append(f"{link} {getattr(link, 'kwargs', '')}".lower())
+        link = link.__cause__ or link.__context__
+    text = " ".join(texts)
+    for known, said in _CONNECTION_FAILURES:
+        if known in text:
+            return said
+    return type(error).__name__
 
-        assert reference.key is not None  # Vault references always name their key
-        for _attempt in range(5):
-            self._cache.pop(reference.path, None)
-            try:
-                metadata = self.metadata(reference.path)
-                version = int(metadata["current_version"])
-                data = dict(self._secret(reference.path))
-            except MissingSecret:
-                version, data = 0, {}
-            if reference.key in data:
-                return False
-            data[reference.key] = value
-            try:
-                self._call(
-                    lambda data=data, version=version: (
-                        self._client.secrets.kv.v2.create_or_update_secret(
-                            path=reference.path,
-                            secret=data,
-                            cas=version,
-                            mount_point=self.settings.mount,
-                        )
-                    ),
-                    reference.path,
-                    "writing",
-                )
-                return True
-            except SecretUnavailable as error:
-                if "check-and-set" not in str(error):
-                    raise
-        raise SecretUnavailable(
-            f"{self.settings.mount}/{reference.path} kept changing while it was written; run again"
-        )
 
-    def check_access(self) -> None:
-        """Raise SecretUnavailable unless the token is valid (no secret is read)."""
-        import hvac.exceptions
-        import requests
-
-        if self._login_failure:
-            raise self._login_failure
-        if not self._client.token:
-            raise SecretUnavailable(f"no Vault token: {VAULT_HELP}")
-        try:
-            self._client.auth.token.lookup_self()
-        except hvac.exceptions.Forbidden:
-            raise SecretUnavailable(
-                "Vault refused the token (permission denied): vault login, or set VAULT_TOKEN"
-            ) from None
-        except hvac.exceptions.VaultError as error:
-            raise SecretUnavailable(f"Vault refused the token: {_first_line(error)}") from None
-        except requests.exceptions.RequestException as error:
-            raise SecretUnavailable(
-                f"Vault at {self.settings.address} is unreachable ({_reason(error)})"
-            ) from None
-
-    def metadata(self, path: str) -> dict[str, Any]:
-        """KV v2 metadata of a secret (versions and their times)."""
-        response = self._call(
-            lambda: self._client.secrets.kv.v2.read_secret_metadata(
-                path=path, mount_point=self.settings.mount
-            ),
-            path,
-        )
-        return dict(response["data"])
-
-    def _secret(self, path: str) -> dict[str, Any]:
-        if path not in self._cache:
-            try:
-                response = self._call(
-                    lambda: self._client.secrets.kv.v2.read_secret_version(
-                        path=path, mount_point=self.settings.mount, raise_on_deleted_version=True
-                    ),
-                    path,
-                )
-                self._cache[path] = dict(response["data"]["data"] or {})
-            except SecretUnavailable as error:
-                self._cache[path] = error
-        cached = self._cache[path]
-        if isinstance(cached, SecretUnavailable):
-            raise cached
-        return cached
-
-    def _call(self, request: Any, path: str, action: str = "reading") -> Any:
-        import hvac.exceptions
-        import requests
-
-        if self._login_failure:
-            raise self._login_failure
-        if not self.settings.token and not self._client.token:
-            raise SecretUnavailable(
-                "no Vault token: set VAULT_TOKEN, write ~/.vault-token, "
-                "or set VAULT_ROLE_ID and VAULT_SECRET_ID"
-            )
-        where = f"{self.settings.mount}/{path}"
-        try:
-            return request()
-        except hvac.exceptions.InvalidPath:
-            raise MissingSecret(f"no secret at {where} in Vault") from None
-        except hvac.exceptions.Forbidden:
-            raise SecretUnavailable(
-                f"permission denied {action} {where} (check the token and its policy)"
-            ) from None
-        except hvac.exceptions.VaultError as error:
-            raise SecretUnavailable(
-                f"Vault refused {action} {where}: {_first_line(error)}"
-            ) from None
-        except requests.exceptions.RequestException as error:
-            raise SecretUnavailable(
-                f"Vault at {self.settings.address} is unreachable ({_reason(error)})"
-            ) from None
-
-    def _login(self) -> None:
-        import hvac.exceptions
-        import requests
-
-        try:
-            self._client.auth.approle.login(
-                role_id=self.settings.role_id, secret_id=self.settings.secret_id
-            )
-        except hvac.exceptions.VaultError as error:
-            self._login_failure = SecretUnavailable(f"AppRole login failed: {_first_line(error)}")
-        except requests.exceptions.RequestException as error:
-            self._login_failure = SecretUnavailable(
-                f"Vault at {self.settings.address} is unreachable ({_reason(error)})"
-            )
+_CLOSED = "it closed the connection without an answer"
+_CONNECTION_FAILURES = (
+    ("connection refused", "connection refused"),
+    ("name or service not known", "name or service not known"),
+    ("temporary failure in name resolution", "name or service not known"),
+    ("no route to host", "no route to host"),
+    ("network is unreachable", "network is unreachable"),
+    ("remotedisconnected", _CLOSED),
+    ("connection reset", _CLOSED),
+    ("connection aborted", _CLOSED),
+    ("connection was closed", _CLOSED),
+    ("certificate verify failed", "its TLS certificate is not trusted (see VAULT_CACERT)"),
+    ("tls ca certificate bundle", "VAULT_CACERT cannot be read as CA certificates"),
+)
 
 
 def field_of(data: Mapping[str, Any], key: str) -> str:
@@ -450,21 +309,3 @@ def read_file(reference: FileReference, root: Path) -> str:
     except UnicodeDecodeError:
         raise SecretUnavailable(f"{reference.path} is not UTF-8 text") from None
     return text[:-1] if text.endswith("\n") else text
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
-
-
-def _reason(error: Exception) -> str:
-    text = str(error)
-    for known in (
-        "Connection refused",
-        "Name or service not known",
-        "timed out",
-        "No route to host",
-    ):
-        if known.lower() in text.lower():
-            return known.lower()
-    return type(error).__name__

@@ -286,7 +286,7 @@ def test_aws_endpoint_unreachable(project: Path, cli: CliRun, dev_vault: DevVaul
     status, message, _ = aws_failure(project, cli, env)
     assert (status, message) == (
         1,
-        f"AWS Secrets Manager at {closed} is unreachable (EndpointConnectionError)",
+        f"AWS Secrets Manager at {closed} is unreachable (connection refused)",
     )
 
 
