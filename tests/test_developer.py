@@ -15,6 +15,7 @@ import pytest
 
 from .conftest import AWS_HERMETIC, AWS_VARIABLES, REPO, VAULT_VARIABLES, CliRun
 from .readers import docker_compose_binary, read_with_python_dotenv
+from .silent_server import misbehaving_server
 from .vault_server import DevVault, free_loopback_port
 
 # The committed output as a fresh clone has it: none of the private files a local render leaves.
@@ -104,6 +105,24 @@ def test_a_missing_command_exits_127_in_one_line(project: Path) -> None:
         "",
         "mantis-render: no-such-program-4711: command not found\n",
     )
+
+
+def test_an_empty_program_name_is_not_found_as_in_a_shell_before_any_store_is_asked(
+    project: Path,
+) -> None:
+    with misbehaving_server() as vault:  # a Vault that never answers: it is never asked
+        result = run(
+            project,
+            "exec",
+            "staging",
+            "--",
+            "",
+            env={"VAULT_ADDR": vault.address, "VAULT_TOKEN": "t"},
+        )
+        asked = vault.connections
+    assert result == (127, "", "mantis-render: : command not found\n")
+    assert asked == 0
+    assert subprocess.run(["bash", "-c", '""'], capture_output=True).returncode == 127
 
 
 def test_unresolvable_secrets_are_all_listed_and_the_program_never_starts(

@@ -59,6 +59,9 @@ def exec_command(
 
     project = open_project(root, local=True)
     check_environment(project, environment)
+    if not command[0]:  # as a shell answers "": no such program, before any secret is read
+        click.echo("mantis-render: : command not found", err=True)
+        raise SystemExit(EXIT_NOT_FOUND)
     try:
         values, inside = project.launch_environment(environment, os.environ, service)
     except UnknownService as error:
@@ -91,6 +94,9 @@ def exec_command(
     except OSError as error:
         click.echo(f"mantis-render: {command[0]}: {error.strerror}", err=True)
         raise SystemExit(EXIT_NOT_EXECUTABLE) from None
+    except ValueError as error:  # a NUL byte in an argument: no program can be given it
+        click.echo(f"mantis-render: {command[0]!r}: {error}", err=True)
+        raise SystemExit(EXIT_NOT_FOUND) from None
 
 
 @click.command("local")
