@@ -217,43 +217,102 @@ def check_templates(
                 f.name == "join" for f in placeholder.filters
             ):
                 yield where, f"{{{placeholder.shown}}} is a secret, a text: join does not apply"
+    cyclic = False
     for name in reads:
         cycle = _cycle(name, reads)
         if cycle:
+            cyclic = True
             route = " -> ".join(f"composed.{step}" for step in cycle)
             yield (SECTION, name, "template"), f"reads itself: {route}"
+    if not cyclic and len(reads) == len(composed):
+        yield from _expansion_problems(composed)
+
+
+# A composed value is made of its template's parts, a composed value it reads standing for all of
+# its own: values that read another twice at each of a few dozen levels would be billions of
+# parts. Past these, a template is refused (a ConfigMap holds 1 MiB in all).
+MAX_EXPANDED_PARTS = 10_000
+MAX_EXPANDED_TEXT = 1 << 20
+
+
+def _expansion_problems(
+    composed: Mapping[str, Mapping[str, Any]],
+) -> Iterator[tuple[KeyPath, str]]:
+    """Each composed value whose expanded template is past the bounds, counted without being
+    expanded (each name's size from the sizes of those it reads)."""
+    parts: dict[str, int] = {}
+    text: dict[str, int] = {}
+    for name in order(composed):
+        parts[name] = text[name] = 0
+        for part in parse(composed[name]["template"]):
+            if isinstance(part, str):
+                parts[name] += 1
+                text[name] += len(part)
+            elif part.path[0] == SECTION:  # one that is not there is said by check_templates
+                parts[name] += parts.get(str(part.path[1]), 1)
+                text[name] += text.get(str(part.path[1]), 0)
+            else:
+                parts[name] += 1
+        if parts[name] > MAX_EXPANDED_PARTS or text[name] > MAX_EXPANDED_TEXT:
+            what = (
+                f"{parts[name]:,} parts (at most {MAX_EXPANDED_PARTS:,})"
+                if parts[name] > MAX_EXPANDED_PARTS
+                else f"{text[name]:,} characters of text (at most {MAX_EXPANDED_TEXT:,})"
+            )
+            yield (
+                (SECTION, name, "template"),
+                f"expands to {what}: composed values that read others several times multiply",
+            )
+            parts[name] = text[name] = 0  # said here, not again for each value reading it
 
 
 def _cycle(start: str, reads: Mapping[str, list[str]]) -> list[str] | None:
-    """The shortest path from ``start`` back to itself, if any."""
-    paths = [[start]]
-    seen = set()
-    while paths:
-        path = paths.pop(0)
-        for following in reads.get(path[-1], []):
+    """The shortest path from ``start`` back to itself, if any (breadth first, each step's
+    parent kept: no path is copied)."""
+    parent: dict[str, str] = {}
+    queue = [start]
+    for name in queue:  # the queue grows as it is read
+        for following in reads.get(name, []):
             if following == start:
-                return [*path, start]
-            if following not in seen:
-                seen.add(following)
-                paths.append([*path, following])
+                route = [name]
+                while route[-1] != start:
+                    route.append(parent[route[-1]])
+                return [*reversed(route), start]
+            if following not in parent:
+                parent[following] = name
+                queue.append(following)
     return None
 
 
+def reads_of(composed: Mapping[str, Mapping[str, Any]], name: str) -> list[str]:
+    """The composed variables ``name``'s template reads, in order (each once)."""
+    reads = []
+    for placeholder in placeholders(parse(str(composed[name].get("template", "")))):
+        if placeholder.path[0] == SECTION and str(placeholder.path[1]) in composed:
+            reads.append(str(placeholder.path[1]))
+    return list(dict.fromkeys(reads))
+
+
 def order(composed: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """The composed names, each after the ones it reads (validated: no cycle)."""
-    done: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in done:
-            return
-        for placeholder in placeholders(parse(composed[name]["template"])):
-            if placeholder.path[0] == SECTION:
-                visit(str(placeholder.path[1]))
-        done.append(name)
-
-    for name in composed:
-        visit(name)
-    return done
+    """The composed names, each after the ones it reads (validated: no cycle). No recursion:
+    a chain of thousands of values, each reading the next, is as deep as it is long."""
+    done: dict[str, None] = {}
+    for root in composed:
+        if root in done:
+            continue
+        stack = [(root, iter(reads_of(composed, root)))]
+        on_path = {root}
+        while stack:
+            name, following = stack[-1]
+            step = next(following, None)
+            if step is None:
+                stack.pop()
+                on_path.discard(name)
+                done[name] = None
+            elif step not in done and step not in on_path:
+                on_path.add(step)
+                stack.append((step, iter(reads_of(composed, step))))
+    return list(done)
 
 
 class KubernetesComposed(NamedTuple):
@@ -300,11 +359,18 @@ def kubernetes_composed(data: Mapping[str, Any], variables: list[Any]) -> Kubern
 
 def flattened(declared: Mapping[str, Mapping[str, Any]], name: str) -> list[Part]:
     """The parts of a composed variable, another composed variable it reads replaced by its
-    own parts (External Secrets cannot read one templated key from another)."""
+    own parts (External Secrets cannot read one templated key from another). Validation bounds
+    the result (MAX_EXPANDED_PARTS) and refuses cycles; no recursion."""
     parts: list[Part] = []
-    for part in parse(declared[name]["template"]):
-        if isinstance(part, Placeholder) and part.path[0] == SECTION:
-            parts.extend(flattened(declared, str(part.path[1])))
+    stack = [iter(parse(declared[name]["template"]))]
+    while stack:
+        part = next(stack[-1], None)
+        if part is None:
+            stack.pop()
+        elif isinstance(part, Placeholder) and part.path[0] == SECTION:
+            if len(stack) > len(declared):
+                raise TemplateError(f"composed.{name} reads itself")  # validation says where
+            stack.append(iter(parse(declared[str(part.path[1])]["template"])))
         else:
             parts.append(part)
     return _merged(parts)

@@ -83,6 +83,38 @@ def test_a_cycle_is_named_with_its_route(project: Path, cli: CliRun) -> None:
     ]
 
 
+def test_a_chain_of_a_thousand_values_each_reading_the_next_renders_exactly(
+    project: Path, cli: CliRun
+) -> None:
+    chain = "".join(f'  C{i}:\n    template: "{i}-{{composed.C{i + 1}}}"\n' for i in range(1000))
+    add_composed(project, chain + '  C1000:\n    template: "{redis.password|urlencode}"\n')
+
+    result = cli("render", "development")
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    env = read_with_python_dotenv(project / "rendered/development/.env")
+    assert env["C0"] == "".join(f"{i}-" for i in range(1000)) + "redis_dev_password"
+    assert env["C999"] == "999-redis_dev_password"
+
+
+def test_values_that_multiply_when_expanded_are_refused_at_the_first_past_the_bound(
+    project: Path, cli: CliRun
+) -> None:
+    # Each value reads the next twice: D0 would be 2^40 parts.
+    doubling = "".join(
+        f'  D{i}:\n    template: "{{composed.D{i + 1}}}{{composed.D{i + 1}}}"\n' for i in range(40)
+    )
+    text = add_composed(project, doubling + '  D40:\n    template: "{redis.host}"\n')
+
+    result = cli("validate", "development")
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{BASE}:{line_of(text, '{composed.D27}{composed.D27}')}: composed.D26.template: expands "
+        "to 16,384 parts (at most 10,000): composed values that read others several times multiply"
+    )
+
+
 def test_a_composed_name_that_another_variable_has_is_refused(project: Path, cli: CliRun) -> None:
     text = add_composed(project, '  REDIS_HOST:\n    template: "{redis.host}"\n')
     result = cli("validate", "development")
