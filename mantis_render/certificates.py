@@ -6,6 +6,7 @@ A certificate is public, but its private key is a secret: no message here ever i
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -46,35 +47,61 @@ class Certificate(NamedTuple):
     public_key: Any
 
 
+# A private key in the certificate's text would be written to tls.crt, which is not kept as
+# closely as tls.key (External Secrets copies it into the Secret's public half).
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+_SUPPORTED = "RSA, ECDSA, Ed25519 or Ed448"
+
+
 def read_certificate(pem: str) -> Certificate:
     """The first certificate of a PEM text (the server's; its chain follows). ValueError when
-    there is none, with a message that quotes nothing of the text."""
+    there is none, or it cannot be used, with a message that quotes nothing of the text."""
     from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
 
+    if _PRIVATE_KEY.search(pem):
+        raise ValueError(
+            "holds a private key beside the certificate: the key must never land in tls.crt; "
+            "store the certificate (and its chain) alone, and the key as tls.private_key"
+        )
     try:
         certificate = x509.load_pem_x509_certificate(pem.encode("utf-8"))
     except ValueError:
         raise ValueError("is not a PEM certificate (-----BEGIN CERTIFICATE-----)") from None
     try:
+        public_key = certificate.public_key()
+    except (UnsupportedAlgorithm, ValueError):
+        raise ValueError(
+            "has a public key of an algorithm that cannot be read here; a TLS certificate's "
+            f"key is {_SUPPORTED}"
+        ) from None
+    try:
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
         hosts = names.value.get_values_for_type(x509.DNSName)
     except x509.ExtensionNotFound:
         hosts = []
+    except ValueError as error:  # a malformed or duplicate extension
+        raise ValueError(f"has extensions that cannot be read ({error})") from None
     return Certificate(
         certificate.subject.rfc4514_string(),
         list(hosts),
         certificate.not_valid_after_utc,
-        certificate.public_key(),
+        public_key,
     )
 
 
 def key_matches(certificate: Certificate, key_pem: str) -> bool:
     """Whether the private key is the certificate's: their public keys are equal.
     ValueError when the text is no PEM private key (or one with a passphrase)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
 
     try:
         key = serialization.load_pem_private_key(key_pem.encode("utf-8"), password=None)
+    except UnsupportedAlgorithm:
+        raise ValueError(
+            f"is a private key of an algorithm that cannot be read here; use {_SUPPORTED}"
+        ) from None
     except (ValueError, TypeError):
         raise ValueError(
             "is not an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)"
@@ -106,8 +133,6 @@ def covers(names: list[str], host: str) -> bool:
 def public_hosts(profile: Profile) -> list[tuple[tuple[Any, ...], str]]:
     """(setting, host name) for every host the environment's clients connect to over TLS: each
     host setting and each Kafka bootstrap server. IP addresses and loopback names are left out."""
-    import re
-
     host_name = re.compile(HOST_PATTERN)
     found = []
     for setting in settings():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -228,6 +229,7 @@ DEDICATED_TESTS = {
     "no-shared-secrets": "test_the_development_password_given_to_staging_is_reported_in_both_files",
     "production-tls-certificate": "test_production_with_tls_on_and_no_certificate_is_refused",
     "tls-certificate-hosts": "test_a_certificate_for_other_hosts_warns_in_staging_and_fails_production",
+    "tls-certificate-expiry": "test_an_expiring_certificate_fails_production_and_warns_in_staging",
 }
 
 
@@ -478,3 +480,47 @@ def test_a_certificate_for_other_hosts_warns_in_staging_and_fails_production(
         "redis.staging.mantis.internal, timescaledb.staging.mantis.internal (warning) "
         "[tls-certificate-hosts]"
     )
+
+
+@pytest.mark.parametrize(
+    ("days", "said"),
+    [
+        (-3, "expired on {expires}: renew it, and store the new one at this reference"),
+        (12, "expires on {expires}, in 12 days: within renew_before_days (30); renew it"),
+    ],
+    ids=["expired", "due"],
+)
+def test_an_expiring_certificate_fails_production_and_warns_in_staging(
+    cli: CliRun, project: Path, dev_vault: DevVault, days: int, said: str
+) -> None:
+    expires = (datetime.now(UTC) + timedelta(days=days + 0.5)).date().isoformat()
+    lines = {}
+    for environment, host in (("staging", "staging"), ("production", "prod")):
+        path = f"mantis/{environment}/tls-expiring-{days}"
+        dev_vault.put(path, **tls_pair([f"*.{host}.mantis.internal"], days + 0.5))
+        for key in ("certificate", "private_key"):
+            text = edit(
+                project,
+                f"profiles/{environment}.yaml",
+                f"{{vault: mantis/{environment}/tls, key: {key}}}",
+                f"{{vault: {path}, key: {key}}}",
+            )
+        lines[environment] = line_of(text, f"{path}, key: certificate")
+    message = said.format(expires=expires)
+    subject = {"staging": "*.staging.mantis.internal", "production": "*.prod.mantis.internal"}
+
+    staging = cli("render", "staging", env=dev_vault.env())
+    production = cli("render", "production", env=dev_vault.env())
+
+    assert staging.exit_code == 0
+    assert staging.stderr == (
+        f"{STAGING}:{lines['staging']}: tls.certificate: the certificate "
+        f"(CN={subject['staging']}) {message} (warning) [tls-certificate-expiry]\n"
+    )
+    assert (project / "rendered/staging/tls/tls.crt").is_file()
+    assert production.exit_code == 1
+    assert production.stderr == (
+        f"{PRODUCTION}:{lines['production']}: tls.certificate: the certificate "
+        f"(CN={subject['production']}) {message} [tls-certificate-expiry]\n"
+    )
+    assert not (project / "rendered/production").exists()

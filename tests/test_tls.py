@@ -4,13 +4,17 @@ to compose as mounted files, checked against their key and audited for expiry.""
 
 from __future__ import annotations
 
+import base64
 import json
 import stat
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from .aws_server import LocalAws
 from .certificates import certificate_pem, key_pem, new_key, tls_pair
@@ -241,3 +245,61 @@ def test_the_certificate_may_come_from_aws_secrets_manager(
     document = yaml.safe_load((folder / "k8s/tls-externalsecret.yaml").read_text())
     assert document["spec"]["secretStoreRef"]["name"] == "aws-secrets-manager"
     assert pair["private_key"] not in result.output + result.stderr
+
+
+def _with_unknown_key_algorithm(certificate: str) -> str:
+    """``certificate`` with its public key's algorithm made an OID no library knows (the
+    id-ecPublicKey OID's last arc changed; same length, so no DER length changes). Loading a
+    certificate does not check its signature, so it loads; reading its key does not."""
+    der = x509.load_pem_x509_certificate(certificate.encode()).public_bytes(
+        serialization.Encoding.DER
+    )
+    ec_public_key = bytes.fromhex("06072a8648ce3d0201")  # 1.2.840.10045.2.1
+    assert der.count(ec_public_key) == 1
+    changed = der.replace(ec_public_key, bytes.fromhex("06072a8648ce3d027f"))
+    body = base64.encodebytes(changed).decode().replace("\n", "")
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (
+            lambda pair: {**pair, "certificate": _with_unknown_key_algorithm(pair["certificate"])},
+            "tls.crt has a public key of an algorithm that cannot be read here; a TLS "
+            "certificate's key is RSA, ECDSA, Ed25519 or Ed448",
+        ),
+        (
+            lambda pair: {**pair, "certificate": pair["certificate"] + pair["private_key"]},
+            "tls.crt holds a private key beside the certificate: the key must never land in "
+            "tls.crt; store the certificate (and its chain) alone, and the key as tls.private_key",
+        ),
+        (
+            lambda pair: {**pair, "certificate": pair["private_key"] + pair["certificate"]},
+            "tls.crt holds a private key beside the certificate: the key must never land in "
+            "tls.crt; store the certificate (and its chain) alone, and the key as tls.private_key",
+        ),
+    ],
+    ids=["unknown key algorithm", "key after the certificate", "key before the certificate"],
+)
+@pytest.mark.parametrize("command", [("render", "staging"), ("secrets", "audit", "staging")])
+def test_a_certificate_that_cannot_be_used_is_one_line_and_nothing_is_written(
+    project: Path,
+    cli: CliRun,
+    dev_vault: DevVault,
+    make: Callable[[dict[str, str]], dict[str, str]],
+    said: str,
+    command: tuple[str, ...],
+) -> None:
+    pair = make(tls_pair(["*.staging.mantis.internal"]))
+    path = f"mantis/staging/tls-unusable-{abs(hash(said))}"
+    text = serve_from(project, dev_vault, path, pair)
+    line = line_of(text, f"{path}, key: certificate")
+    result = cli(*command, env=dev_vault.env())
+    where = f"{STAGING}:{line}: tls.certificate: "
+    if command[0] == "secrets":  # the audit names the reference it read
+        where += f"tls.crt (vault:{path}#certificate): "
+    assert (result.exit_code, result.stderr) == (1, f"{where}{said}\n")
+    assert "PRIVATE KEY" not in result.stdout
+    assert not (project / "rendered").exists()

@@ -1,11 +1,12 @@
 """TLS: production references its certificate, and the certificate covers the environment's
-host names (checked once the certificate is resolved)."""
+host names and is not due for renewal (both checked once the certificate is resolved)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
-from ..certificates import CERTIFICATE, covers, public_hosts
+from ..certificates import CERTIFICATE, covers, public_hosts, renew_before_days
 from . import Context, Finding, rule
 
 
@@ -48,4 +49,33 @@ def certificate_hosts(context: Context) -> Iterator[Finding]:
             CERTIFICATE,
             f"the certificate ({certificate.subject}; names: {names}) does not cover "
             f"{', '.join(missing)}",
+        )
+
+
+@rule(
+    "tls-certificate-expiry",
+    "The certificate is not expired, nor due for renewal (tls.renew_before_days), when resolved",
+    ["staging", "production"],
+    severity={"staging": "warning", "production": "error"},
+)
+def certificate_expiry(context: Context) -> Iterator[Finding]:
+    environment = context.environment
+    certificate = environment.certificate
+    if certificate is None:
+        return  # not resolved here: secrets audit reads it from its store
+    now = datetime.now(UTC)
+    expires = certificate.not_after.date().isoformat()
+    renew = renew_before_days(environment.profile)
+    days_left = (certificate.not_after - now).days
+    if certificate.not_after <= now:
+        yield Finding(
+            CERTIFICATE,
+            f"the certificate ({certificate.subject}) expired on {expires}: renew it, and store "
+            "the new one at this reference",
+        )
+    elif days_left < renew:
+        yield Finding(
+            CERTIFICATE,
+            f"the certificate ({certificate.subject}) expires on {expires}, in {days_left} days: "
+            f"within renew_before_days ({renew}); renew it",
         )
