@@ -64,6 +64,14 @@ class Review:
     head: str
     environments: list[EnvironmentChanges]
 
+    def fails_policy_gate(self) -> bool:
+        """What --fail-on policy fails on: an error-level finding the change introduces, or an
+        environment that does not build at head (a profile that no longer parses is worse)."""
+        return any(
+            environment.errors_introduced or "head" in environment.problems
+            for environment in self.environments
+        )
+
     def shared_changes(self) -> list[tuple[VariableChange, list[str]]]:
         """Identical changes that land in several environments (typically from _base.yaml),
         each with the environments, in the order first seen."""

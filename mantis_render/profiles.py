@@ -94,8 +94,11 @@ class ProfileSet:
 
     display_prefix = "profiles/"
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, confine: Path | None = None) -> None:
+        """``confine``: a folder a profile's symlink must not leave (a project read from a git
+        revision: what a link outside points to is not part of it)."""
         self.directory = directory
+        self.confine = confine.resolve() if confine is not None else None
         self._parsed: dict[str, Layer] = {}
 
     def __repr__(self) -> str:
@@ -106,6 +109,17 @@ class ProfileSet:
 
     def display(self, name: str) -> str:
         return f"{self.display_prefix}{name}{PROFILE_SUFFIX}"
+
+    def outside(self, path: Path) -> str | None:
+        """Why ``path`` is not read, when it is a symlink leaving the confined folder."""
+        if self.confine is None or not path.is_symlink():
+            return None
+        if path.resolve().is_relative_to(self.confine):
+            return None
+        return (
+            f"a symlink to {os.readlink(path)}, outside the repository: a revision is read as "
+            "committed, and what it points to is not"
+        )
 
     def environments(self) -> list[str]:
         """The environment names with a profile, sorted."""
@@ -143,13 +157,13 @@ class ProfileSet:
                 f"{quoted(name)} is not an environment name: {_NAME_RULE}"
             )
         path = self.path_of(name)
-        not_a_file = _not_a_file(path)
+        not_a_file = None if self.outside(path) else _not_a_file(path)
         if not_a_file:
             raise UnknownEnvironmentError(
                 f"{self.display(name)} is not a profile: {not_a_file}; "
                 "a profile is a YAML file (or a symlink to one)"
             )
-        if not path.is_file():
+        if not (path.is_file() or self.outside(path)):
             known = ", ".join(self.environments()) or "none"
             where = self.display_prefix
             raise UnknownEnvironmentError(
@@ -216,7 +230,7 @@ class ProfileSet:
         return [
             path
             for path in self.directory.iterdir()
-            if path.suffix == PROFILE_SUFFIX and path.is_file()
+            if path.suffix == PROFILE_SUFFIX and (path.is_file() or self.outside(path))
         ]
 
     def _load_chain(self, name: str) -> list[Layer]:
@@ -246,7 +260,8 @@ class ProfileSet:
         if parent in seen:
             cycle = " -> ".join([*seen, parent])
             raise fail(f"circular extends: {cycle}")
-        if not self.path_of(parent).is_file():
+        path = self.path_of(parent)
+        if not (path.is_file() or self.outside(path)):
             raise fail(f"no profile named {quoted(parent)} in {self.display_prefix}")
 
     def _load_layer(self, name: str) -> Layer:
@@ -258,6 +273,9 @@ class ProfileSet:
         from .yaml_source import YamlProblems, parse_yaml
 
         shown = self.display(name)
+        outside = self.outside(self.path_of(name))
+        if outside:
+            raise ProfileError([Problem(shown, 0, "", f"not a profile: {outside}")])
         try:
             size = self.path_of(name).stat().st_size
             if size > MAX_PROFILE_BYTES:

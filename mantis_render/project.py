@@ -78,13 +78,16 @@ class Project:
     # build makes (dataclasses.replace passes it on), so each store is opened, and waited on
     # when it does not answer, once a run.
     opened_stores: dict[int, Stores] = field(default_factory=dict, repr=False, compare=False)
+    # A project read from a git revision: a profile that is a symlink out of it is not read.
+    at_revision: bool = False
     profiles: ProfileSet = field(init=False)
     _renderer: Renderer | None = field(default=None, init=False, repr=False)
     _loaded: dict[str, Profile] = field(default_factory=dict, init=False, repr=False)
     _secrets_of: dict[str, Environment] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.profiles = ProfileSet(self.root / PROFILES_DIR)
+        confine = self.root if self.at_revision else None
+        self.profiles = ProfileSet(self.root / PROFILES_DIR, confine=confine)
 
     @property
     def templates_dir(self) -> Path:

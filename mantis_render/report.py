@@ -214,9 +214,9 @@ def _findings(environment: EnvironmentChanges) -> list[tuple[str, str]]:
 def _heading(environment: EnvironmentChanges) -> str:
     before, after = environment.tier
     if environment.status == "added":
-        return f"{environment.name}: added (tier {after})"
+        return f"{environment.name}: added" + (f" (tier {after})" if after else "")
     if environment.status == "removed":
-        return f"{environment.name}: removed (was tier {before})"
+        return f"{environment.name}: removed" + (f" (was tier {before})" if before else "")
     tier = f" (tier {before} -> {after})" if before and after and before != after else ""
     return (
         f"{environment.name}:{tier}"
@@ -248,55 +248,123 @@ class ChangesTextReporter:
         return "\n".join(lines) + "\n"
 
 
+# GitHub refuses a pull-request comment longer than this; the summary is kept, the rest cut.
+COMMENT_LIMIT = 65_536
+_CUT_NOTE_ROOM = 600
+
+
 class ChangesMarkdownReporter:
-    """A pull-request comment: a summary table, then a collapsible section per environment."""
+    """A pull-request comment: a summary table, then a collapsible section per environment;
+    never longer than a comment may be (COMMENT_LIMIT), saying what was cut to fit."""
+
+    def __init__(self, limit: int = COMMENT_LIMIT) -> None:
+        self.limit = limit
 
     def changes(self, review: Review) -> str:
-        out = [f"### mantis-render: changes from `{review.base}` to `{review.head}`", ""]
+        comment = _Comment(self.limit - _CUT_NOTE_ROOM)
+        comment.add([f"### mantis-render: changes from `{review.base}` to `{review.head}`", ""])
         stale = [f"`{s}`" for e in review.environments for s in e.stale]
         if stale:
-            out += [
-                f"> **The committed `rendered/` is stale at {review.head}**: {', '.join(stale)}. "
-                "Run `make render` and commit it.",
-                "",
+            comment.add(
+                [
+                    f"> **The committed `rendered/` is stale at {review.head}**: "
+                    f"{', '.join(stale[:50])}{' …' if len(stale) > 50 else ''}. "
+                    "Run `make render` and commit it.",
+                    "",
+                ]
+            )
+        comment.add(
+            [
+                "| environment | status | added | changed | removed | rolls |",
+                "|---|---|---:|---:|---:|---|",
             ]
-        out += [
-            "| environment | status | added | changed | removed | rolls |",
-            "|---|---|---:|---:|---:|---|",
-        ]
+        )
+        cut = {"rows": 0, "shared": 0, "details": 0, "diffs": 0}
         for environment in review.environments:
             counts = {kind: 0 for kind in ("added", "changed", "removed")}
             for change in environment.variables:
                 counts[change.kind] += 1
             rolls = "; ".join(_effects(environment)) or "—"
-            out.append(
+            row = (
                 f"| {environment.name} | {environment.status} | {counts['added']} | "
                 f"{counts['changed']} | {counts['removed']} | {rolls} |"
             )
+            cut["rows"] += not comment.add([row])
         shared = review.shared_changes()
         if shared:
-            out += ["", "**In several environments**", ""]
-            out += [f"- {', '.join(names)}: `{_change_line(c)}`" for c, names in shared]
+            comment.add(["", "**In several environments**", ""])
+            for c, names in shared:
+                cut["shared"] += not comment.add([f"- {', '.join(names)}: `{_change_line(c)}`"])
         for environment in review.environments:
             if environment.status == "unchanged":
                 continue
-            out += [
-                "",
-                f"<details><summary><b>{environment.name}</b>: {environment.status}</summary>",
-                "",
-            ]
-            out += [f"- {label}: `{text}`" for label, text in _findings(environment)]
-            out += [f"- `{_change_line(c)}`" for c in environment.variables]
-            out += [f"- {effect}" for effect in _effects(environment)]
-            if environment.file_diffs:
-                out += [
-                    "",
-                    "```diff",
-                    *(line.rstrip("\n") for line in environment.file_diffs),
-                    "```",
-                ]
-            out += ["", "</details>"]
-        return "\n".join(out) + "\n"
+            full, short = _details(environment)
+            if comment.add(full):
+                continue
+            if short != full and comment.add(short):
+                cut["diffs"] += 1
+            else:
+                cut["details"] += 1
+        return comment.text(_cut_note(cut, self.limit))
+
+
+def _details(environment: EnvironmentChanges) -> tuple[list[str], list[str]]:
+    """An environment's section, with its file diffs and without them."""
+    summary = f"<details><summary><b>{environment.name}</b>: {environment.status}</summary>"
+    lines = ["", summary, ""]
+    lines += [f"- {label}: `{text}`" for label, text in _findings(environment)]
+    lines += [f"- `{_change_line(c)}`" for c in environment.variables]
+    lines += [f"- {effect}" for effect in _effects(environment)]
+    short = [*lines, "", "</details>"]
+    if not environment.file_diffs:
+        return short, short
+    diff = ["", "```diff", *(line.rstrip("\n") for line in environment.file_diffs), "```"]
+    return [*lines, *diff, "", "</details>"], [
+        *lines,
+        "- (its diff is cut to fit the comment)",
+        "",
+        "</details>",
+    ]
+
+
+def _cut_note(cut: dict[str, int], limit: int) -> list[str]:
+    said = [
+        f"{count} {what}"
+        for count, what in (
+            (cut["rows"], "summary rows"),
+            (cut["shared"], "shared changes"),
+            (cut["details"], "environments' details"),
+            (cut["diffs"], "environments' diffs"),
+        )
+        if count
+    ]
+    if not said:
+        return []
+    return [
+        "",
+        f"> **Cut to fit a comment ({limit:,} characters)**: {', '.join(said)}. The whole "
+        "report: `mantis-render changes --format text` (or `--format json`).",
+    ]
+
+
+class _Comment:
+    """Lines added while they fit in ``budget`` characters (the text with line feeds)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.lines: list[str] = []
+        self.size = 0
+
+    def add(self, lines: list[str]) -> bool:
+        size = sum(len(line) + 1 for line in lines)
+        if self.size + size > self.budget:
+            return False
+        self.lines += lines
+        self.size += size
+        return True
+
+    def text(self, note: list[str]) -> str:
+        return "\n".join([*self.lines, *note]) + "\n"
 
 
 class ChangesJsonReporter:

@@ -331,3 +331,113 @@ def test_an_environment_at_neither_revision_is_a_usage_error(run: Run, name: str
         f"Error: Invalid value for ENV: no environment '{name}' at either revision "
         "(known: development, production, staging)"
     )
+
+
+# -- revisions are read from the git objects as committed ------------------------------------
+
+
+@pytest.mark.parametrize("target", ["/etc/hostname", "../../outside.yaml"])
+def test_a_committed_profile_symlink_out_of_the_tree_is_that_environment_s_finding(
+    repository: Path, run: Run, target: str
+) -> None:
+    (repository / "profiles/zz.yaml").symlink_to(target)
+    git(repository, "add", "-A")
+    git(repository, "commit", "-qm", "a link")
+    edit(repository, "profiles/_base.yaml", "  port: 6379\n", "  port: 6380\n")
+    commit(repository, run, "redis on 6380")
+
+    result = run("changes", "--base", "HEAD~1", "--head", "HEAD")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    finding = (
+        f"profiles/zz.yaml: not a profile: a symlink to {target}, outside the repository: a "
+        "revision is read as committed, and what it points to is not"
+    )
+    assert lines[-3:] == ["zz:", f"  invalid at base: {finding}", f"  invalid at head: {finding}"]
+    assert "development, production, staging: ~ REDIS_PORT: 6379 -> 6380" in result.stdout
+
+
+def test_a_profile_symlink_inside_the_tree_is_read_as_what_it_points_to(
+    repository: Path, run: Run
+) -> None:
+    assert run("new", "qa", "--from", "staging").exit_code == 0  # its own secret references
+    (repository / "profiles/kept").mkdir()
+    (repository / "profiles/qa.yaml").rename(repository / "profiles/kept/qa.yaml")
+    (repository / "profiles/qa.yaml").symlink_to("kept/qa.yaml")
+    commit(repository, run, "qa, kept in a folder")
+    edit(repository, "profiles/kept/qa.yaml", "log_level: INFO", "log_level: ERROR")
+    commit(repository, run, "quieter")
+
+    result = run("changes", "--base", "HEAD~1", "--head", "HEAD", "qa")
+
+    assert result.exit_code == 0, result.output
+    assert "  ~ LOG_LEVEL: INFO -> ERROR  (profiles/qa.yaml:" in result.stdout
+
+
+def test_gitattributes_do_not_change_what_a_revision_holds(repository: Path, run: Run) -> None:
+    # git archive honours both: export-ignore hides files, export-subst rewrites them.
+    (repository / ".gitattributes").write_text(
+        "rendered/** export-ignore\nprofiles/_base.yaml export-ignore\n"
+        "profiles/staging.yaml export-subst\n"
+    )
+    edit(repository, "profiles/staging.yaml", "log_level: INFO", "log_level: INFO  # $Format:%H$")
+    commit(repository, run, "attributes")
+    edit(repository, "profiles/_base.yaml", "  port: 6379\n", "  port: 6380\n")
+    commit(repository, run, "redis on 6380")
+
+    result = run("changes", "--base", "HEAD~1", "--head", "HEAD")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert not [line for line in lines if "stale" in line or "removed" in line or "invalid" in line]
+    assert lines[1].startswith("development, production, staging: ~ REDIS_PORT: 6379 -> 6380")
+
+
+# -- the gate, its options, and the size of a comment ----------------------------------------
+
+
+def test_the_policy_gate_fails_when_a_profile_no_longer_parses_at_head(
+    repository: Path, run: Run
+) -> None:
+    edit(repository, "profiles/staging.yaml", "log_level: INFO", "log_level: [INFO")
+
+    gated = run("changes", "--base", "HEAD", "--fail-on", "policy")
+    report = run("changes", "--base", "HEAD")
+
+    assert (gated.exit_code, report.exit_code) == (1, 0)
+    assert "staging:\n  invalid at head: profiles/staging.yaml:" in gated.stdout
+
+
+@pytest.mark.parametrize("option", ["--base", "--head"])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_revision_is_a_usage_error(run: Run, option: str, value: str) -> None:
+    result = run("changes", option, value)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: {option} is empty: name a revision, or leave {option} out"
+    )
+
+
+def test_a_markdown_comment_stays_under_githubs_limit_and_says_what_was_cut(
+    repository: Path, run: Run
+) -> None:
+    template = repository / "templates/k8s/kustomization.yaml.j2"
+    padding = "".join(f"# padding line {i:05} of a long template change\n" for i in range(2000))
+    template.write_text(padding + template.read_text())
+    commit(repository, run, "a long template change")
+
+    markdown = run("changes", "--base", "HEAD~1", "--head", "HEAD", "--format", "markdown")
+    text = run("changes", "--base", "HEAD~1", "--head", "HEAD")
+
+    assert markdown.exit_code == 0, markdown.output
+    assert len(markdown.stdout) <= 65_536
+    lines = markdown.stdout.splitlines()
+    assert "| development | changed | 0 | 0 | 0 | — |" in lines
+    assert "| staging | changed | 0 | 0 | 0 | — |" in lines
+    assert lines[-1].startswith("> **Cut to fit a comment (65,536 characters)**: ")
+    assert lines[-1].endswith(
+        "The whole report: `mantis-render changes --format text` (or `--format json`)."
+    )
+    assert lines.count("- (its diff is cut to fit the comment)") >= 1
+    assert text.stdout.count("padding line 01999") == 3  # the text report keeps every diff

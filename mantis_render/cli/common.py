@@ -91,14 +91,16 @@ def complete_environment(
     ]
 
 
-def open_project(root: Path, local: bool = False) -> Project:
+def open_project(root: Path, local: bool = False, at_revision: bool = False) -> Project:
     """The project at ``root``; imported here so that --help needs none of the core. With
     ``local``, each development environment's profiles/<env>.local.yaml is merged last (what the
-    developer runs: exec, explain, doctor), never for what is committed or checked."""
+    developer runs: exec, explain, doctor), never for what is committed or checked.
+    ``at_revision``: ``root`` holds a git revision's files (mantis_render.revision)."""
     from ..cache import cache_folder
     from ..project import Project
 
-    return Project(root, template_cache=cache_folder("templates"), local=local)
+    cache = cache_folder("templates")
+    return Project(root, template_cache=cache, local=local, at_revision=at_revision)
 
 
 def output_folder(project: Project, out: str | None) -> Path:

@@ -189,7 +189,8 @@ def explain(root: Path, environment: str, variable: str, output_format: str) -> 
     "--fail-on",
     type=click.Choice(["policy"]),
     default=None,
-    help="Exit 1 when the change introduces an error-level policy finding (to gate on it).",
+    help="Exit 1 when the change introduces an error-level policy finding, or a profile that "
+    "does not build at head (to gate on it).",
 )
 @click.pass_obj
 def changes(
@@ -213,15 +214,21 @@ def changes(
     from ..report import CHANGES_REPORTERS
     from ..revision import RevisionError, default_base, project_at, resolve
 
+    for option, given in (("--base", base_revision), ("--head", head_revision)):
+        if given is not None and not given.strip():
+            raise click.UsageError(f"{option} is empty: name a revision, or leave {option} out")
     try:
         with ExitStack() as stack:
             head_commit = resolve(root, head_revision) if head_revision else None
             base_commit = resolve(root, base_revision) if base_revision else default_base(root)
-            base = open_project(stack.enter_context(project_at(root, base_commit)))
+            base = open_project(
+                stack.enter_context(project_at(root, base_commit)), at_revision=True
+            )
             if head_commit is None:
                 head, head_label = open_project(root), "the working tree"
             else:
-                head = open_project(stack.enter_context(project_at(root, head_commit)))
+                head_root = stack.enter_context(project_at(root, head_commit))
+                head = open_project(head_root, at_revision=True)
                 head_label = str(head_revision)
             base_label = base_revision or base_commit[:12]
             result = review(base, head, environments, base_label, head_label)
@@ -233,4 +240,4 @@ def changes(
         click.echo(str(error), err=True)
         raise SystemExit(1) from None
     click.echo(CHANGES_REPORTERS[output_format].changes(result), nl=False)
-    exit_invalid_if(fail_on == "policy" and any(e.errors_introduced for e in result.environments))
+    exit_invalid_if(fail_on == "policy" and result.fails_policy_gate())
