@@ -16,11 +16,11 @@ import yaml
 from .compare import compare_files, unified_diff
 from .errors import MantisRenderError, Problem, UnknownEnvironmentError, quoted
 from .layout import DEFAULT_OUTPUT
+from .masking import Masker, secret_lines
 from .output import read_environment
 from .profiles import ENVIRONMENT_NAME
 from .project import Project, RenderedEnvironment
 from .render import EXTERNAL_SECRET, PRIVATE_OUTPUTS
-from .schema import settings
 from .variables import Variable
 
 Kind = Literal["added", "removed", "changed"]
@@ -93,14 +93,11 @@ def review(
                 f"no environment {quoted(name)} at either revision (known: {', '.join(known)})"
             )
     chosen = list(dict.fromkeys(names)) or known
-    secret_names = [setting.env for setting in settings() if setting.secret_kind]
-    environments = [_environment_changes(base, head, name, secret_names) for name in chosen]
+    environments = [_environment_changes(base, head, name) for name in chosen]
     return Review(base_label, head_label, environments)
 
 
-def _environment_changes(
-    base: Project, head: Project, name: str, secret_names: list[str]
-) -> EnvironmentChanges:
+def _environment_changes(base: Project, head: Project, name: str) -> EnvironmentChanges:
     before, before_problems = _build(base, name)
     after, after_problems = _build(head, name)
     # What keeps a side from building, but policy findings: those are compared below.
@@ -144,9 +141,8 @@ def _environment_changes(
     )
     if not result.variables and old_files != new_files and before and after:
         prefix = f"{DEFAULT_OUTPUT}/{name}/"
-        # and the composed secrets (URLs holding a password) of either side
-        composed = {v.name for v in (*old.values(), *new.values()) if v.secret}
-        result.file_diffs = unified_diff(new_files, old_files, prefix, [*secret_names, *composed])
+        masker = _masker(base, head, name)
+        result.file_diffs = unified_diff(new_files, old_files, prefix, masker)
     if status == "changed" and not (
         result.variables
         or result.file_diffs
@@ -159,6 +155,19 @@ def _environment_changes(
     ):
         result.status = "unchanged"
     return result
+
+
+def _masker(base: Project, head: Project, name: str) -> Masker:
+    """What hides the secrets of both sides (mantis_render.masking): their names and known
+    values, and where each side's files hold one."""
+    base_names, base_values, base_marked = base.secret_traits(name)
+    head_names, head_values, head_marked = head.secret_traits(name)
+    return Masker(
+        [*base_names, *head_names],
+        [*base_values, *head_values],
+        new=secret_lines(head_marked),
+        old=secret_lines(base_marked),
+    )
 
 
 def _build(project: Project, name: str) -> tuple[RenderedEnvironment | None, list[Problem]]:

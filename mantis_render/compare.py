@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .masking import Masker
 
 Status = Literal["stale", "missing", "extra"]
-MASK = "***"
 
 
 @dataclass(frozen=True, order=True)
@@ -32,40 +32,54 @@ def compare_files(
 
 
 def unified_diff(
-    expected: dict[str, str], on_disk: dict[str, str], prefix: str, secret_names: Iterable[str]
+    expected: dict[str, str], on_disk: dict[str, str], prefix: str, masker: Masker
 ) -> list[str]:
-    """A unified diff from disk (a/) to the render (b/), secrets masked; each line ends in \\n."""
-    mask = _secret_masker(secret_names)
+    """A unified diff from disk (a/) to the render (b/), as difflib writes one, each line
+    masked by what stands at its place (mantis_render.masking); each line ends in \\n."""
     lines: list[str] = []
     for path in sorted(set(expected) | set(on_disk)):
         before, after = on_disk.get(path), expected.get(path)
         if before == after:
             continue
-        hunks = difflib.unified_diff(
-            (before or "").splitlines(keepends=True),
-            (after or "").splitlines(keepends=True),
-            fromfile=f"a/{prefix}{path}" if before is not None else "/dev/null",
-            tofile=f"b/{prefix}{path}" if after is not None else "/dev/null",
-        )
-        lines.extend(_terminated(mask(line) for line in hunks))
+        old = (before or "").splitlines(keepends=True)
+        new = (after or "").splitlines(keepends=True)
+        started = False
+        for group in difflib.SequenceMatcher(None, old, new).get_grouped_opcodes(3):
+            if not started:
+                started = True
+                lines.append(
+                    masker.text(
+                        f"--- a/{prefix}{path}\n" if before is not None else "--- /dev/null\n"
+                    )
+                )
+                lines.append(
+                    masker.text(
+                        f"+++ b/{prefix}{path}\n" if after is not None else "+++ /dev/null\n"
+                    )
+                )
+            first, last = group[0], group[-1]
+            lines.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
+            for tag, i1, i2, j1, j2 in group:
+                for i in range(i1, i2):
+                    # an old line the diff replaces stands where the new line of its rank is
+                    paired = j1 + i - i1 if tag == "replace" and j1 + i - i1 < j2 else None
+                    mark = " " if tag == "equal" else "-"
+                    new_index = j1 + i - i1 if tag == "equal" else paired
+                    lines.append(mark + _masked(masker, path, old[i], i, new_index))
+                if tag in ("replace", "insert"):
+                    lines += ["+" + _masked(masker, path, new[j], None, j) for j in range(j1, j2)]
     return lines
 
 
-def _terminated(lines: Iterator[str]) -> Iterator[str]:
-    for line in lines:
-        yield line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+def _masked(masker: Masker, path: str, line: str, old: int | None, new: int | None) -> str:
+    body = line.rstrip("\n")
+    ending = "\n" if line.endswith("\n") else "\n\\ No newline at end of file\n"
+    return masker.line(path, body, old, new) + ending
 
 
-def _secret_masker(secret_names: Iterable[str]) -> Callable[[str], str]:
-    """Hide the value of ``NAME=value`` (.env) and ``NAME: value`` (YAML) lines of a diff."""
-    names = "|".join(re.escape(name) for name in sorted(secret_names))
-    if not names:
-        return lambda line: line
-    # An empty value ('' or "" or nothing) stays visible: it shows that no secret is there.
-    assignment = re.compile(rf"^([-+ ]\s*(?:{names})(?:=|:[ \t]+))(?!''$|\"\"$|$).+$")
-
-    def mask(line: str) -> str:
-        body = line.rstrip("\n")
-        return assignment.sub(lambda match: match.group(1) + MASK, body) + line[len(body) :]
-
-    return mask
+def _range(start: int, stop: int) -> str:
+    """A hunk's range as unified diffs write it (1-based; an empty one at the line before)."""
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"

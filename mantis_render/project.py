@@ -288,12 +288,31 @@ class Project:
     def diff(self, name: str, out_dir: Path) -> list[str]:
         """A unified diff from the committed files of ``name`` to a fresh render, secrets masked."""
         from .compare import unified_diff
+        from .masking import Masker, secret_lines
 
-        # the schema's secrets, and the composed ones (a URL holding a password)
-        secret_names = [setting.env for setting in settings() if setting.secret_kind]
-        secret_names += [v.name for v in environment_variables(self.load_valid(name)) if v.secret]
         on_disk = read_environment(out_dir, name)
-        return unified_diff(self.committable(name), on_disk, f"{out_dir / name}/", secret_names)
+        names, values, marked = self.secret_traits(name)
+        masker = Masker(names, values, new=secret_lines(marked))
+        return unified_diff(self.committable(name), on_disk, f"{out_dir / name}/", masker)
+
+    def secret_traits(self, name: str) -> tuple[list[str], list[str], dict[str, str]]:
+        """What review output masks for ``name`` (mantis_render.masking): the names of its
+        secrets, their known values, and its committable files with a marker for each secret."""
+        from .masking import marked_profile, secret_values
+
+        profile = self.load_valid(name)
+        variables, tls = environment_variables(profile), tls_files(profile)
+        names = [setting.env for setting in settings() if setting.secret_kind]
+        names += [v.name for v in [*variables, *tls] if v.secret]
+        marked = marked_profile(profile)
+        marked_variables, marked_tls = environment_variables(marked), tls_files(marked)
+        outputs = [
+            output
+            for output in outputs_for(marked_variables, False, marked_tls)
+            if output not in PRIVATE_OUTPUTS
+        ]
+        files = self._get_renderer().render(marked, marked_variables, outputs, marked_tls)
+        return names, secret_values([*variables, *tls]), files
 
     def verify(self, name: str, out_dir: Path) -> list[Problem]:
         """Check the files of ``name`` on disk as their readers will (see mantis_render.verify)."""
