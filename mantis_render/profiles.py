@@ -179,22 +179,31 @@ class ProfileSet:
         for layer in chain:
             settings = {key: value for key, value in layer.data.items() if key != EXTENDS_KEY}
             data = _merge(data, settings)
-        if local and self.has_local(name):
+        if self.has_local(name):
+            # Checked for every command, merged only for what the developer runs: a misplaced
+            # or unreadable one is never ignored.
             layer = self._local_layer(name, data.get("tier"))
-            chain.append(layer)
-            data = _merge(data, layer.data)
+            if local:
+                chain.append(layer)
+                data = _merge(data, layer.data)
         return Profile(name, data, _Locations(tuple(chain)), tuple(chain))
 
     def local_name(self, name: str) -> str:
         return f"{name}{LOCAL_SUFFIX}"
 
     def has_local(self, name: str) -> bool:
-        return self.path_of(self.local_name(name)).is_file()
+        """Whether there is anything at profiles/<name>.local.yaml (a file, or a folder or a
+        dangling symlink that loading it reports)."""
+        path = self.path_of(self.local_name(name))
+        return path.exists() or path.is_symlink()
 
     def _local_layer(self, name: str, tier: Any) -> Layer:
         """The .local file of ``name``: an empty one (all comments) overrides nothing."""
         local = self.local_name(name)
         shown = self.display(local)
+        not_a_file = _not_a_file(self.path_of(local))
+        if not_a_file:
+            raise ProfileError([Problem(shown, 0, "", f"not a profile: {not_a_file}")])
         if tier != LOCAL_TIER:
             raise ProfileError(
                 [

@@ -148,17 +148,19 @@ class Project:
     def developer_build(self, name: str, environ: Mapping[str, str] | None) -> RenderedEnvironment:
         """What ``render`` writes: the committable files from the shared profiles, and, when
         the developer has a profiles/<env>.local.yaml, the private files (.env...) from the
-        profile with it, and the compose override they start as docker-compose.local.yml."""
+        profile with it, and the compose override they start as docker-compose.local.yml.
+        The rule, whatever is resolved: a .local file never reaches a committable file, and
+        always reaches the private ones (with --no-resolve too, where they are rendered)."""
         shared = self.build(name, environ)
-        if environ is None or not self.profiles.has_local(name):
+        if not self.profiles.has_local(name):
             return shared
         mine = dataclasses.replace(self, local=True).build(name, environ)
         files = {p: t for p, t in shared.files.items() if p not in PRIVATE_OUTPUTS}
         files |= {p: t for p, t in mine.files.items() if p in PRIVATE_OUTPUTS}
-        if DOTENV in mine.files:
-            files[LOCAL_OVERRIDE] = mine.files[COMPOSE_OVERRIDE_FILE]
+        files[LOCAL_OVERRIDE] = mine.files[COMPOSE_OVERRIDE_FILE]  # needs no secret
         shown = self.profiles.display(self.profiles.local_name(name))
-        note = f"{DOTENV} and {LOCAL_OVERRIDE} include {shown}"
+        written = " and ".join(p for p in (DOTENV, LOCAL_OVERRIDE) if p in files)
+        note = f"{written} include{'s' if ' and ' not in written else ''} {shown}"
         return mine._replace(files=files, notes=[*mine.notes, note])
 
     def stores(self, environ: Mapping[str, str]) -> Stores:

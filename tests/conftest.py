@@ -90,6 +90,22 @@ def cli(project: Path) -> CliRun:
     return run
 
 
+def run_process(
+    project: Path, *arguments: str, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    """mantis-render as its own process, hermetic like ``cli``: (status, stdout, stderr). For
+    exec, which replaces its process with the program: through click's runner, that would be
+    the test run itself."""
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if k not in VAULT_VARIABLES + AWS_VARIABLES}
+    environment |= AWS_HERMETIC | (env or {})
+    command = [sys.executable, "-m", "mantis_render", "--root", str(project), *arguments]
+    result = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
+    return result.returncode, result.stdout, result.stderr
+
+
 def line_of(text: str, needle: str) -> int:
     """The 1-based line of the only line of ``text`` containing ``needle``."""
     lines = [number for number, line in enumerate(text.splitlines(), 1) if needle in line]

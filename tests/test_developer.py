@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -270,19 +271,115 @@ def test_the_project_git_ignores_local_files() -> None:
     assert result.stdout == "profiles/development.local.yaml\n"
 
 
-def test_a_local_file_for_staging_is_refused_naming_it(project: Path, cli: CliRun) -> None:
+MISPLACED = (
+    "profiles/staging.local.yaml: personal overrides are for development-tier environments "
+    "only; staging is tier staging: remove profiles/staging.local.yaml"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("render", "staging"),
+        ("render", "staging", "--no-resolve"),
+        ("render", "--all", "--no-resolve"),
+        ("validate", "staging"),
+        ("validate",),
+        ("check", "staging"),
+        ("diff", "staging"),
+        ("exec", "staging", "--", "true"),
+        ("explain", "staging", "LOG_LEVEL"),
+        ("env-template", "staging"),
+        ("secrets", "init", "staging", "--dry-run"),
+    ],
+    ids=" ".join,
+)
+def test_a_local_file_for_staging_is_an_error_for_every_command(
+    project: Path, cli: CliRun, command: tuple[str, ...]
+) -> None:
     assert cli("local", "staging").stderr == (
         "profiles/staging.local.yaml: personal overrides are for development-tier environments "
         "only; staging is tier staging\n"
     )
     (project / "profiles/staging.local.yaml").write_text("log_level: DEBUG\n")
-    result = cli("exec", "staging", "--", "true")
-    assert (result.exit_code, result.stderr) == (
-        1,
-        "profiles/staging.local.yaml: personal overrides are for development-tier environments "
-        "only; staging is tier staging: remove profiles/staging.local.yaml\n",
+
+    # exec as its own process: through click's runner, a regression would replace the test
+    # run itself with the program.
+    status, _, stderr = (
+        run(project, *command) if command[0] == "exec" else _cli_result(cli, command)
     )
-    assert cli("render", "staging", "--no-resolve").exit_code == 0  # committed output: unaffected
+
+    assert status == 1
+    assert MISPLACED in stderr.splitlines()
+    assert not (project / "rendered/staging").exists()
+
+
+def _cli_result(cli: CliRun, command: tuple[str, ...]) -> tuple[int, str, str]:
+    result = cli(*command)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_doctor_names_a_misplaced_local_file(project: Path, cli: CliRun) -> None:
+    (project / "profiles/staging.local.yaml").write_text("log_level: DEBUG\n")
+    result = cli("doctor", "staging")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == f"✗ {MISPLACED}; fix: mantis-render validate staging"
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (lambda path: path.mkdir(), "a folder"),
+        (
+            lambda path: path.symlink_to("/nonexistent/mine.yaml"),
+            "a symlink to /nonexistent/mine.yaml, which does not exist",
+        ),
+    ],
+    ids=["folder", "dangling symlink"],
+)
+@pytest.mark.parametrize(
+    "command",
+    [("render", "development"), ("validate", "development"), ("exec", "development", "--", "true")],
+)
+def test_a_local_file_that_is_not_a_file_is_an_error_not_skipped(
+    project: Path, cli: CliRun, make: Callable[[Path], None], why: str, command: tuple[str, ...]
+) -> None:
+    make(project / "profiles/development.local.yaml")
+    status, _, stderr = (
+        run(project, *command) if command[0] == "exec" else _cli_result(cli, command)
+    )
+    assert (status, stderr) == (1, f"profiles/development.local.yaml: not a profile: {why}\n")
+
+
+def test_removing_the_local_file_removes_the_override_it_made(project: Path, cli: CliRun) -> None:
+    local = project / "profiles/development.local.yaml"
+    local.write_text("postgres:\n  port: 5434\n")
+    assert cli("render", "development").exit_code == 0
+    folder = project / "rendered/development"
+    assert (folder / "docker-compose.local.yml").is_file()
+
+    local.unlink()
+    result = cli("-v", "render", "development")
+
+    assert result.exit_code == 0, result.stderr
+    assert "removed docker-compose.local.yml" in result.stdout
+    assert not (folder / "docker-compose.local.yml").exists()
+    assert read_with_python_dotenv(folder / ".env")["POSTGRES_PORT"] == "5432"
+
+
+def test_no_resolve_keeps_the_local_overrides_in_the_private_files(
+    project: Path, cli: CliRun
+) -> None:
+    (project / "profiles/development.local.yaml").write_text("postgres:\n  port: 5434\n")
+
+    result = cli("render", "development", "--no-resolve")
+
+    assert result.exit_code == 0, result.stderr
+    folder = project / "rendered/development"
+    assert read_with_python_dotenv(folder / ".env")["POSTGRES_PORT"] == "5434"
+    assert 'published: "5434"' in (folder / "docker-compose.local.yml").read_text()
+    assert 'published: "5432"' in (folder / "docker-compose.override.yml").read_text()
+    assert cli("check", "development").exit_code == 0
 
 
 def test_a_mistake_in_a_local_file_is_named_with_its_line(project: Path, cli: CliRun) -> None:
@@ -302,10 +399,10 @@ def test_a_mistake_in_a_local_file_is_named_with_its_line(project: Path, cli: Cl
 
 
 @pytest.mark.parametrize("arguments", [["local", "qa"], ["exec", "qa", "--", "true"]])
-def test_an_unknown_environment_is_a_usage_error(cli: CliRun, arguments: list[str]) -> None:
-    result = cli(*arguments)
-    assert result.exit_code == 2
-    assert "no profile for environment 'qa'" in result.stderr
+def test_an_unknown_environment_is_a_usage_error(project: Path, arguments: list[str]) -> None:
+    status, _, stderr = run(project, *arguments)
+    assert status == 2
+    assert "no profile for environment 'qa'" in stderr
 
 
 def test_exec_gives_the_development_stack_its_container_urls_from_memory(project: Path) -> None:

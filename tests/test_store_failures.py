@@ -12,7 +12,7 @@ from pathlib import Path
 import hvac.exceptions
 import pytest
 
-from .conftest import CliRun, line_of
+from .conftest import CliRun, line_of, run_process
 from .silent_server import misbehaving_server
 from .vault_server import DevVault
 
@@ -47,6 +47,14 @@ def use_aws(project: Path, *secrets: str) -> None:
         end = text.index("}", start) + 1
         key = text[start:end].rpartition("key: ")[2].rstrip("}")
         edit(project, text[start:end], f"{{aws: mantis/staging/{secret}, key: {key}}}")
+
+
+def invoke(project: Path, cli: CliRun, command: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """One of COMMANDS: exec as its own process (it would replace the test run itself)."""
+    if command == "exec":
+        return run_process(project, *COMMANDS[command], env=env)
+    result = cli(*COMMANDS[command], env=env)
+    return result.exit_code, result.stdout, result.stderr
 
 
 def store_line(result_text: str, line: str) -> None:
@@ -112,30 +120,30 @@ def test_a_store_setting_the_client_cannot_use_is_one_line_naming_it(
     if store == "aws":
         use_aws(project, "postgres")
 
-    result = cli(*COMMANDS[command], env={"HOME": "/nonexistent", **env})
+    status, stdout, stderr = invoke(project, cli, command, {"HOME": "/nonexistent", **env})
 
-    assert result.exit_code == 1
+    assert status == 1
     if command == "doctor":
-        store_line(result.stdout, f"✗ {message}; fix: fix that setting")
+        store_line(stdout, f"✗ {message}; fix: fix that setting")
     else:
-        store_line(result.stderr, f"{STAGING}: {message}")
+        store_line(stderr, f"{STAGING}: {message}")
     if command == "render":
-        assert result.stderr == f"{STAGING}: {message}\n"
+        assert stderr == f"{STAGING}: {message}\n"
         assert not (project / "rendered").exists()
-    assert "S3CRETtoken" not in result.stdout + result.stderr  # the token is never shown
+    assert "S3CRETtoken" not in stdout + stderr  # the token is never shown
 
 
 # -- 3. a store that accepts and never answers: waited on once a run --------------------------
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_a_vault_that_never_answers_is_waited_on_once_a_run(cli: CliRun, command: str) -> None:
+def test_a_vault_that_never_answers_is_waited_on_once_a_run(
+    project: Path, cli: CliRun, command: str
+) -> None:
     with misbehaving_server() as vault:
         started = time.monotonic()
-        result = cli(
-            *COMMANDS[command],
-            env={"VAULT_ADDR": vault.address, "VAULT_TOKEN": "t", "MANTIS_STORE_TIMEOUT": "1"},
-        )
+        env = {"VAULT_ADDR": vault.address, "VAULT_TOKEN": "t", "MANTIS_STORE_TIMEOUT": "1"}
+        status, stdout, stderr = invoke(project, cli, command, env)
         elapsed = time.monotonic() - started
         connections = vault.connections
 
@@ -143,9 +151,9 @@ def test_a_vault_that_never_answers_is_waited_on_once_a_run(cli: CliRun, command
         f"HashiCorp Vault at {vault.address} did not answer within 1 s (timed out); check the "
         "address, or wait longer with MANTIS_STORE_TIMEOUT=SECONDS"
     )
-    assert result.exit_code == 1
-    assert "Traceback" not in result.stderr
-    assert said in result.stdout + result.stderr
+    assert status == 1
+    assert "Traceback" not in stderr
+    assert said in stdout + stderr
     # One request was waited on (the first; the others were not sent): staging reads 7 paths,
     # which took 5 s each before.
     assert connections == 1
@@ -159,10 +167,8 @@ def test_an_aws_endpoint_that_never_answers_is_waited_on_once_a_run(
     use_aws(project, "postgres", "redis", "jwt")
     with misbehaving_server() as aws:
         started = time.monotonic()
-        result = cli(
-            *COMMANDS[command],
-            env={**AWS_CREDENTIALS, "AWS_ENDPOINT_URL": aws.address, "MANTIS_STORE_TIMEOUT": "1"},
-        )
+        env = {**AWS_CREDENTIALS, "AWS_ENDPOINT_URL": aws.address, "MANTIS_STORE_TIMEOUT": "1"}
+        status, stdout, stderr = invoke(project, cli, command, env)
         elapsed = time.monotonic() - started
         connections = aws.connections
 
@@ -170,9 +176,9 @@ def test_an_aws_endpoint_that_never_answers_is_waited_on_once_a_run(
         f"AWS Secrets Manager at {aws.address} did not answer within 1 s (timed out); check the "
         "address, or wait longer with MANTIS_STORE_TIMEOUT=SECONDS"
     )
-    assert result.exit_code == 1
-    assert "Traceback" not in result.stderr
-    assert said in result.stdout + result.stderr
+    assert status == 1
+    assert "Traceback" not in stderr
+    assert said in stdout + stderr
     # render and exec fetch the three secrets at once, the others stop at the first; no retry.
     assert connections == (3 if command in ("render", "exec", "doctor") else 1)
     assert elapsed < 3, f"{elapsed:.1f} s"

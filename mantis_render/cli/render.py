@@ -98,17 +98,18 @@ def _render_environment(
     """Build and write one environment, printing what happened; False if anything failed."""
     from ..errors import MantisRenderError, Problem
     from ..output import write_environment
-    from ..render import DOTENV, PRIVATE_OUTPUTS
+    from ..render import DOTENV, LOCAL_OVERRIDE, PRIVATE_OUTPUTS
 
     try:
         environment = project.developer_build(name, environ)
     except MantisRenderError as error:
         report(error.problems)
         return False
+    # A .env this run could not resolve is kept; docker-compose.local.yml is rendered whenever
+    # there is a .local file, so one left from a removed .local file goes.
+    keep = sorted(PRIVATE_OUTPUTS - {LOCAL_OVERRIDE})
     try:
-        written = write_environment(
-            out_dir, environment.name, environment.files, keep=sorted(PRIVATE_OUTPUTS)
-        )
+        written = write_environment(out_dir, environment.name, environment.files, keep=keep)
     except OSError as error:
         where = error.filename or out_dir / environment.name
         report([Problem(str(where), 0, "", f"cannot write: {error.strerror}")])
