@@ -6,16 +6,28 @@
 # MANTIS_RENDER overrides how mantis-render is run (default: `make render`, which bootstraps .venv).
 set -euo pipefail
 
-usage() { echo "usage: $0 ENV [--force]" >&2; exit 2; }
+usage() { echo "usage: $0 ENV [--force]" >&2; }
 
-env_name="${1:-}"
-[ -n "$env_name" ] || usage
+env_name=""
 force=false
-case "${2:-}" in
-  "") ;;
-  --force) force=true ;;
-  *) usage ;;
-esac
+for argument in "$@"; do
+  case "$argument" in
+    -h|--help)
+      echo "usage: $0 ENV [--force]"
+      echo "Render ENV and install its .env at the repository root (mode 0600)."
+      echo "  --force  replace a root .env that differs (the old one is kept as .env.backup)"
+      exit 0 ;;
+    --force) force=true ;;
+    -*) echo "setup-environment: unknown option $argument" >&2; usage; exit 2 ;;
+    *)
+      if [ -n "$env_name" ]; then
+        echo "setup-environment: one environment at a time ($env_name, then $argument)" >&2
+        usage; exit 2
+      fi
+      env_name="$argument" ;;
+  esac
+done
+[ -n "$env_name" ] || { usage; exit 2; }
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

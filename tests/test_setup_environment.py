@@ -58,9 +58,11 @@ def test_a_different_env_is_not_overwritten_without_force(checkout: Path) -> Non
     )
 
 
-def test_force_replaces_it_and_keeps_a_backup(checkout: Path) -> None:
+@pytest.mark.parametrize("order", ["after", "before"])
+def test_force_replaces_it_and_keeps_a_backup(checkout: Path, order: str) -> None:
     (checkout / ".env").write_text("MY_LOCAL_TWEAK=1\n")
-    result = setup(checkout, "development", "--force")
+    arguments = ("development", "--force") if order == "after" else ("--force", "development")
+    result = setup(checkout, *arguments)
     assert result.returncode == 0
     assert (checkout / ".env.backup").read_text() == "MY_LOCAL_TWEAK=1\n"
     assert (checkout / ".env").read_bytes() == (checkout / "rendered/development/.env").read_bytes()
@@ -98,4 +100,33 @@ def test_an_environment_whose_env_needs_vault_installs_nothing_without_it(checko
         result.stderr.splitlines()[-1]
         == "staging: .env is required (--require-env) but was not written"
     )
+    assert not (checkout / ".env").exists()
+
+
+@pytest.mark.parametrize("option", ["--help", "-h"])
+def test_help_prints_the_usage_and_renders_nothing(checkout: Path, option: str) -> None:
+    script = checkout / "scripts/setup-environment.sh"
+    result = setup(checkout, option)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[0] == f"usage: {script} ENV [--force]"
+    assert not (checkout / "rendered/--help").exists()
+    assert not (checkout / ".env").exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (("development", "--forse"), "setup-environment: unknown option --forse"),
+        (
+            ("development", "staging"),
+            "setup-environment: one environment at a time (development, then staging)",
+        ),
+    ],
+)
+def test_a_mistaken_argument_is_a_usage_error_and_installs_nothing(
+    checkout: Path, arguments: tuple[str, ...], said: str
+) -> None:
+    script = checkout / "scripts/setup-environment.sh"
+    result = setup(checkout, *arguments)
+    assert (result.returncode, result.stderr) == (2, f"{said}\nusage: {script} ENV [--force]\n")
     assert not (checkout / ".env").exists()
