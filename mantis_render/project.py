@@ -19,6 +19,7 @@ from .errors import (
     SecretError,
 )
 from .layout import DEFAULT_OUTPUT, PROFILES_DIR, TEMPLATES_DIR
+from .limits import consumer_problems
 from .output import read_environment
 from .policy import Context, Environment, PolicyResult, check_policy, failing
 from .profiles import Profile, ProfileSet
@@ -119,8 +120,9 @@ class Project:
         elif any(variable.value is None for variable in variables):
             notes.append(".env not written: secrets were not resolved (--no-resolve)")
         certificate, unusable = certificate_problems(profile, tls)
-        if unusable:
-            raise SecretError(unusable)
+        refused = consumer_problems(profile, variables, tls)
+        if unusable or refused:
+            raise SecretError([*unusable, *refused])
         policy = check_policy(
             Context(
                 Environment(profile, variables, tls, certificate), self._other_environments(name)
@@ -249,6 +251,7 @@ class Project:
         if failing(policy.problems):
             raise PolicyError(policy.problems)
         unwritable = unwritable_values(profile, resolution.variables)
+        unwritable += consumer_problems(profile, resolution.variables, kubernetes=False)
         if unwritable:
             raise RenderError(unwritable)
         values = launch_environment(

@@ -75,11 +75,26 @@ def _flag(env: str, description: str) -> dict[str, Any]:
     return _setting("boolean", env, description)
 
 
-def _secret(env: str, description: str, kind: str) -> dict[str, Any]:
-    """A literal text (development only) or a reference: see mantis_render.secrets."""
+def _secret(
+    env: str, description: str, kind: str, accepts: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A literal text (development only) or a reference: see mantis_render.secrets.
+    ``accepts``: what the store that takes it accepts, checked once it is resolved
+    (mantis_render.limits): ``consumer``, ``min_length`` or ``single_line``, and ``why``."""
     rules = _setting(["string", "dict"], env, description, empty=False, check_with="secret")
     rules["meta"]["secret"] = kind
+    if accepts:
+        rules["meta"]["accepts"] = accepts
     return rules
+
+
+def _postgres_password(product: str) -> dict[str, Any]:
+    return {
+        "consumer": product,
+        "single_line": True,
+        "why": "the official image sets the password with initdb --pwfile, which keeps its "
+        "first line only, so the URL the services are given would be refused",
+    }
 
 
 def _secret_file(name: str, description: str, kind: str) -> dict[str, Any]:
@@ -141,7 +156,12 @@ def _database(prefix: str, product: str, database_kind: str, service: str) -> di
             "port": _port(f"{prefix}_PORT", f"{product} port"),
             "database": _text(f"{prefix}_DB", f"{product} database name", regex=NAME_PATTERN),
             "user": _text(f"{prefix}_USER", f"{product} user", regex=NAME_PATTERN),
-            "password": _secret(f"{prefix}_PASSWORD", f"{product} password", database_kind),
+            "password": _secret(
+                f"{prefix}_PASSWORD",
+                f"{product} password",
+                database_kind,
+                _postgres_password(product),
+            ),
             "limits": _limits(product),
         },
         compose={"service": service, "port": 5432},
@@ -296,8 +316,18 @@ PROFILE_SCHEMA: dict[str, Any] = {
         {
             "host": _host("MINIO_HOST", "MinIO host"),
             "port": _port("MINIO_PORT", "MinIO API port"),
-            "access_key": _text("MINIO_ACCESS_KEY", "MinIO access key (user name)"),
-            "secret_key": _secret("MINIO_SECRET_KEY", "MinIO secret key", "api-key"),
+            # MinIO refuses to start with a root user under 3 characters or a password under 8.
+            "access_key": _text("MINIO_ACCESS_KEY", "MinIO access key (user name)", minlength=3),
+            "secret_key": _secret(
+                "MINIO_SECRET_KEY",
+                "MinIO secret key",
+                "api-key",
+                {
+                    "consumer": "MinIO",
+                    "min_length": 8,
+                    "why": "MinIO refuses to start with a secret key under 8 characters",
+                },
+            ),
             "bucket": _text(
                 "MINIO_BUCKET",
                 "Bucket for models and artefacts",

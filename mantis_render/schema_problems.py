@@ -148,7 +148,8 @@ def _message(error: Any, path: KeyPath) -> str:
     if code == cerberus_errors.MAX_VALUE.code:
         return f"must be at most {constraint}"
     if code == cerberus_errors.MIN_LENGTH.code:
-        return f"must hold at least {constraint} item{'s' if constraint != 1 else ''}"
+        unit = "character" if isinstance(error.value, str) else "item"
+        return f"must hold at least {constraint} {unit}{'s' if constraint != 1 else ''}"
     if code in (cerberus_errors.UNALLOWED_VALUE.code, cerberus_errors.UNALLOWED_VALUES.code):
         got = "" if secret else f", not {quoted(error.value)}"
         return f"must be one of {', '.join(constraint)}{got}"
