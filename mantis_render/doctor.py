@@ -16,12 +16,14 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from .errors import MantisRenderError
 
 if TYPE_CHECKING:
     from .project import Project
+    from .stack import Store
+    from .variables import Variable
 
 Status = Literal["ok", "failed", "skipped"]
 CONNECT_TIMEOUT = 1.0
@@ -45,15 +47,17 @@ def diagnose(project: Project, name: str, environ: Mapping[str, str]) -> list[Ch
     except MantisRenderError as error:
         fix = f"mantis-render validate {name}"
         return [Check("profile", "failed", _first(error), fix), _committed(project, name)]
+    resolved: list[Variable] | None = None
     try:
-        rendered = project.developer_build(name, environ).files.get(DOTENV)
+        built = project.developer_build(name, environ)
+        rendered, resolved = built.files.get(DOTENV), built.variables
     except MantisRenderError as error:  # a secret that does not resolve, said once here
         rendered = None
         checks.append(Check("secrets", "failed", _first(error), f"mantis-render render {name}"))
     checks += _root_env(project, name, rendered)
     checks += _ports_free(shape.files[COMPOSE_OVERRIDE_FILE], name)
     checks.append(_compose_config(project, name))
-    checks += _reachable(shape.profile.data, name)
+    checks += _reachable(shape.profile.data, name, resolved)
     checks += _stores(project, name, environ)
     checks.append(_committed(project, name))
     return checks
@@ -71,8 +75,12 @@ def _first(error: MantisRenderError) -> str:
 def _root_env(project: Project, name: str, rendered: str | None) -> Iterator[Check]:
     path = project.root / ".env"
     fix = f"./scripts/setup-environment.sh {name}"
-    if not path.is_file():
+    if not (path.exists() or path.is_symlink()):
         yield Check(".env", "failed", "no .env at the project root", fix)
+        return
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "not a regular file"
+        yield Check(".env", "failed", f".env is {what}", f"move it aside, then {fix}")
         return
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode != 0o600:
@@ -88,7 +96,7 @@ def _root_env(project: Project, name: str, rendered: str | None) -> Iterator[Che
             "skipped",
             f"the current render of {name} holds unresolved secrets: nothing to compare with",
         )
-    elif _text(path) != rendered:
+    elif _text(path, len(rendered.encode("utf-8")) + 1) != rendered:
         yield Check(
             ".env current", "failed", f".env differs from the current render of {name}", fix
         )
@@ -96,9 +104,12 @@ def _root_env(project: Project, name: str, rendered: str | None) -> Iterator[Che
         yield Check(".env current", "ok", f".env is the current render of {name}")
 
 
-def _text(path: Path) -> str | None:
+def _text(path: Path, limit: int) -> str | None:
+    """At most ``limit`` bytes of the file as text: one more than the render it is compared
+    with says it differs, however large it is."""
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        with path.open("rb") as handle:
+            return handle.read(limit).decode("utf-8", errors="replace")
     except OSError:
         return None  # unreadable: not the current render, whatever it holds
 
@@ -257,9 +268,17 @@ def _compose_command() -> list[str] | None:
 # -- reachability -----------------------------------------------------------------------------
 
 
-def addresses(data: Mapping[str, object], name: str) -> list[tuple[str, str, int]]:
-    """(what, host, port) of each store, and of each service in development (published on
-    the host)."""
+class Target(NamedTuple):
+    """An address doctor connects to: a store (with what logs in to it) or a service."""
+
+    what: str
+    host: str
+    port: int
+    store: Store | None = None
+
+
+def addresses(data: Mapping[str, object], name: str) -> list[Target]:
+    """Each store's address, and each service's in development (published on the host)."""
     from .stack import KAFKA, STORES
 
     found = []
@@ -269,42 +288,98 @@ def addresses(data: Mapping[str, object], name: str) -> list[tuple[str, str, int
         if store is KAFKA:
             for server in section["bootstrap_servers"]:
                 host, _, port = server.rpartition(":")
-                found.append((store.section, host, int(port)))
+                found.append(Target(store.section, host, int(port), store))
         else:
-            found.append((store.section, str(section["host"]), int(section["port"])))
+            found.append(Target(store.section, str(section["host"]), int(section["port"]), store))
     resources = data["resources"]
     services = data["services"]
     assert isinstance(resources, dict) and isinstance(services, dict)
     if data["tier"] == "development" and resources["replicas"] == 1:
-        found += [(service, "localhost", int(spec["port"])) for service, spec in services.items()]
+        found += [
+            Target(service, "localhost", int(spec["port"])) for service, spec in services.items()
+        ]
     return found
 
 
-def _reachable(data: Mapping[str, object], name: str) -> Iterator[Check]:
+def _reachable(
+    data: Mapping[str, object], name: str, resolved: list[Variable] | None
+) -> Iterator[Check]:
+    """A TCP connect to each address (1 s, all at once), then, where the store's protocol
+    makes it cheap, a login with its credentials (mantis_render.probes)."""
     targets = addresses(data, name)
-
-    def connect(target: tuple[str, str, int]) -> str | None:
-        _, host, port = target
-        try:
-            with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
-                return None
-        except OSError as error:
-            return (
-                "timed out" if isinstance(error, TimeoutError) else (error.strerror or str(error))
-            )
-
+    passwords = {v.path: v.value for v in resolved or [] if v.path and v.secret}
     with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(connect, targets))
-    for (what, host, port), failure in zip(targets, results, strict=True):
-        if failure is None:
-            yield Check(f"{what} reachable", "ok", f"{what} answers at {host}:{port}")
-        else:
-            yield Check(
-                f"{what} reachable",
-                "failed",
-                f"{what} does not answer at {host}:{port} ({failure.lower()})",
-                "start it (docker compose up -d), or check the host and port in the profile",
+        checks = list(pool.map(lambda target: _probe(target, data, passwords), targets))
+    yield from checks
+
+
+def _probe(
+    target: Target, data: Mapping[str, object], passwords: Mapping[Any, str | None]
+) -> Check:
+    from .probes import Login, ProbeError, postgres_login, redis_login
+
+    what, host, port = target.what, target.host, target.port
+    name = f"{what} reachable"
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
+            pass
+    except OSError as error:
+        failure = "timed out" if isinstance(error, TimeoutError) else (error.strerror or str(error))
+        return Check(
+            name,
+            "failed",
+            f"{what} does not answer at {host}:{port} ({failure.lower()})",
+            "start it (docker compose up -d), or check the host and port in the profile",
+        )
+    if target.store is None:
+        return Check(name, "ok", f"{what}: port {host}:{port} is open")
+    store = target.store
+    section = data[store.section]
+    assert isinstance(section, dict)
+    password = passwords.get((store.section, "password"))
+    if not store.protocol:
+        return Check(name, "ok", f"{what}: port {host}:{port} is open; credentials not checked")
+    if password is None:
+        return Check(
+            name,
+            "ok",
+            f"{what}: port {host}:{port} is open; credentials not checked (its secrets did not "
+            "resolve)",
+        )
+    try:
+        if store.protocol == "postgresql":
+            login: Login = postgres_login(
+                host,
+                port,
+                str(section["user"]),
+                password,
+                str(section["database"]),
+                CONNECT_TIMEOUT,
             )
+        else:
+            login = redis_login(host, port, password, CONNECT_TIMEOUT)
+    except (OSError, ProbeError) as error:
+        reason = "timed out" if isinstance(error, TimeoutError) else str(error)
+        return Check(
+            name,
+            "failed",
+            f"{what} at {host}:{port} did not finish a login ({reason})",
+            f"check that {what} itself listens at {host}:{port}",
+        )
+    if login.verdict == "accepted":
+        return Check(name, "ok", f"{what} answers at {host}:{port} and accepts its credentials")
+    if login.verdict == "unchecked":
+        return Check(
+            name,
+            "ok",
+            f"{what}: port {host}:{port} is open; credentials not checked ({login.detail})",
+        )
+    return Check(
+        name,
+        "failed",
+        f"{what} at {host}:{port} refuses the profile's credentials: {login.detail}",
+        f"check {store.section}'s user, database and password, in the profile and in the store",
+    )
 
 
 # -- secret stores ----------------------------------------------------------------------------

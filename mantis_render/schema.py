@@ -118,7 +118,8 @@ def _section(
     description: str, fields: dict[str, Any], compose: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """A section; ``compose`` for a store the compose stack runs: its service name there, the
-    port it listens on for the other containers, and (Kafka) the port of its host listener."""
+    port it listens on for the other containers, (Kafka) the port of its host listener, and the
+    protocol doctor logs in with to check its credentials (postgresql, redis), if any."""
     meta: dict[str, Any] = {"description": description}
     if compose:
         meta["compose"] = compose
@@ -164,7 +165,7 @@ def _database(prefix: str, product: str, database_kind: str, service: str) -> di
             ),
             "limits": _limits(product),
         },
-        compose={"service": service, "port": 5432},
+        compose={"service": service, "port": 5432, "protocol": "postgresql"},
     )
 
 
@@ -309,7 +310,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
             "password": _secret("REDIS_PASSWORD", "Redis password", "database-password"),
             "limits": _limits("Redis"),
         },
-        compose={"service": "redis", "port": 6379},
+        compose={"service": "redis", "port": 6379, "protocol": "redis"},
     ),
     "minio": _section(
         "MinIO object storage",

@@ -25,6 +25,7 @@ class Store(NamedTuple):
     service: str  # on the compose network
     port: int  # where it listens for the other containers
     host_listener: int  # the container port its published host port maps to
+    protocol: str = ""  # what doctor logs in with to check its credentials (mantis_render.probes)
 
     @property
     def address(self) -> str:
@@ -38,7 +39,8 @@ def _stores() -> list[Store]:
         if compose:
             port = int(compose["port"])
             listener = int(compose.get("host_listener", port))
-            stores.append(Store(section, str(compose["service"]), port, listener))
+            protocol = str(compose.get("protocol", ""))
+            stores.append(Store(section, str(compose["service"]), port, listener, protocol))
     return stores
 
 

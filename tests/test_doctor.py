@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from mantis_render.probes import Login, postgres_login
+
 from .conftest import REPO, CliRun
+from .database_servers import postgres_server, redis_server
 from .readers import docker_compose_binary
 from .vault_server import DevVault
 
@@ -84,7 +89,11 @@ def test_a_fresh_env_a_free_stack_port_and_an_answering_store(
         "port in profiles/development.local.yaml (mantis-render local development)"
     ]
     assert "✓ docker compose config accepts the stack" in output.splitlines()
-    assert lines_about(output, "postgres ") == [f"✓ postgres answers at localhost:{port}"]
+    # A port that accepts and never speaks PostgreSQL is not a database that answers.
+    assert lines_about(output, "postgres ") == [
+        f"✗ postgres at localhost:{port} did not finish a login (timed out); fix: check that "
+        f"postgres itself listens at localhost:{port}"
+    ]
     assert lines_about(output, "redis ") == [
         "✗ redis does not answer at localhost:6379 (connection refused); fix: start it (docker "
         "compose up -d), or check the host and port in the profile"
@@ -164,3 +173,113 @@ def test_doctor_of_an_unknown_environment_is_a_usage_error(cli: CliRun) -> None:
     result = cli("doctor", "qa")
     assert result.exit_code == 2
     assert "no profile for environment 'qa'" in result.stderr
+
+
+# -- a store that answers is asked for its credentials ------------------------------------------
+
+
+def _local_stores(repository: Path, postgres: int, redis: int, kafka: int, extra: str = "") -> None:
+    (repository / "profiles/development.local.yaml").write_text(
+        f"postgres:\n  port: {postgres}\n{extra}redis:\n  port: {redis}\n"
+        f"kafka:\n  bootstrap_servers: [localhost:{kafka}]\n"
+    )
+
+
+def test_postgresql_and_redis_are_logged_in_to_with_the_profiles_credentials(
+    repository: Path, cli: CliRun
+) -> None:
+    with (
+        postgres_server("mantis", "mantis_dev_password", "mantis_dev") as postgres,
+        redis_server("redis_dev_password") as redis,
+        socket.create_server(("127.0.0.1", 0)) as kafka,
+    ):
+        kafka_port = kafka.getsockname()[1]
+        _local_stores(repository, postgres.port, redis.port, kafka_port)
+        result = cli("doctor", "development")
+
+    assert lines_about(result.stdout, "postgres answers") == [
+        f"✓ postgres answers at localhost:{postgres.port} and accepts its credentials"
+    ]
+    assert lines_about(result.stdout, "redis answers") == [
+        f"✓ redis answers at localhost:{redis.port} and accepts its credentials"
+    ]
+    assert lines_about(result.stdout, "kafka") == [
+        f"✓ kafka: port localhost:{kafka_port} is open; credentials not checked"
+    ]
+
+
+def test_credentials_a_store_refuses_fail_with_its_reason_and_no_password(
+    repository: Path, cli: CliRun
+) -> None:
+    with (
+        postgres_server("mantis", "Th3-real-password", "mantis_dev") as postgres,
+        redis_server("Th3-real-redis") as redis,
+        socket.create_server(("127.0.0.1", 0)) as kafka,
+    ):
+        _local_stores(repository, postgres.port, redis.port, kafka.getsockname()[1])
+        result = cli("doctor", "development")
+
+    fix = "check {}'s user, database and password, in the profile and in the store"
+    assert result.exit_code == 1
+    assert lines_about(result.stdout, "postgres at") == [
+        f"✗ postgres at localhost:{postgres.port} refuses the profile's credentials: password "
+        f'authentication failed for user "mantis" (28P01); fix: {fix.format("postgres")}'
+    ]
+    assert lines_about(result.stdout, "redis at") == [
+        f"✗ redis at localhost:{redis.port} refuses the profile's credentials: WRONGPASS "
+        f"invalid username-password pair or user is disabled; fix: {fix.format('redis')}"
+    ]
+    assert "dev_password" not in result.stdout and "Th3-real" not in result.stdout
+
+
+def test_the_postgres_image_keeps_only_the_first_line_of_a_password() -> None:
+    """Why a line feed in a PostgreSQL password is refused at render (mantis_render.limits):
+    initdb --pwfile, as the official image runs it, keeps the first line."""
+    with postgres_server("mantis", "first line\nsecond line", "mantis") as server:
+        whole = postgres_login(
+            "127.0.0.1", server.port, "mantis", "first line\nsecond line", "mantis", 5
+        )
+        first = postgres_login("127.0.0.1", server.port, "mantis", "first line", "mantis", 5)
+    assert whole == Login("refused", 'password authentication failed for user "mantis" (28P01)')
+    assert first == Login("accepted")
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda path: path.mkdir(), "✗ .env is a folder"),
+        (lambda path: path.symlink_to("/dev/zero"), "✗ .env is not a regular file"),
+    ],
+    ids=["folder", "device"],
+)
+def test_an_env_that_is_not_a_file_is_said_as_what_it_is(
+    repository: Path, cli: CliRun, make: Callable[[Path], None], said: str
+) -> None:
+    (repository / ".env").unlink()
+    make(repository / ".env")
+    result = cli("doctor", "development")
+    assert result.stdout.splitlines()[0] == (
+        f"{said}; fix: move it aside, then ./scripts/setup-environment.sh development"
+    )
+
+
+def test_a_huge_env_is_read_no_further_than_the_render_it_is_compared_with(
+    repository: Path,
+) -> None:
+    env = repository / ".env"
+    with env.open("a") as handle:
+        handle.truncate(4 * 2**30)  # 4 GiB, sparse
+
+    def two_gibibytes() -> None:  # of address space: reading the file whole cannot fit
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mantis_render", "--root", str(repository), "doctor", "development"],
+        capture_output=True,
+        text=True,
+        preexec_fn=two_gibibytes,
+        env={**os.environ, "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    assert "Traceback" not in result.stderr
+    assert "✗ .env differs from the current render of development; fix: " in result.stdout
