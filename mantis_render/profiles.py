@@ -344,14 +344,29 @@ _NAME_RULE = (
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Deep-merge ``over`` onto ``base``: mappings merge, everything else (lists too) replaces."""
+    """Deep-merge ``over`` onto ``base``: mappings merge, everything else (lists too) replaces;
+    so does a secret reference, a mapping that is one value (``{aws: NAME}`` over
+    ``{vault: PATH, key: KEY}`` is the AWS secret, not a mix of both)."""
     data = dict(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
+        if isinstance(value, dict) and isinstance(data.get(key), dict) and not _is_reference(value):
             data[key] = _merge(data[key], value)
         else:
             data[key] = value
     return data
+
+
+def _is_reference(value: dict[str, Any]) -> bool:
+    """Whether a mapping is written as a secret reference: reference keys only, text values,
+    and a kind among them (a mapping of settings that names a store, like
+    secrets.stores.vault, holds mappings)."""
+    from .secrets import REFERENCE_KEYS  # here: `mantis-render list` merges nothing
+
+    return (
+        bool(value)
+        and all(key in REFERENCE_KEYS and isinstance(item, str) for key, item in value.items())
+        and any(key != "key" for key in value)
+    )
 
 
 class _Locations(Mapping["KeyPath", Location]):

@@ -8,7 +8,7 @@ import pytest
 
 from mantis_render.profiles import Location, ProfileSet
 
-from .conftest import REPO
+from .conftest import REPO, CliRun
 
 
 @pytest.fixture
@@ -76,3 +76,25 @@ def test_secret_variables_are_the_secrets_of_environment_variables() -> None:
         secrets = [v for v in environment_variables(profile) if v.secret and v.source != "composed"]
         assert secret_variables(profile) == secrets
         assert len(secrets) == 6
+
+
+def test_a_reference_replaces_the_reference_it_overrides_whole(project: Path, cli: CliRun) -> None:
+    """{aws: ...} over a base's {vault: ..., key: ...} is the AWS secret, not both."""
+    assert cli("new", "qa", "--from", "staging").exit_code == 0
+    # qa's profile becomes a partial one that qa2 alone extends: no secret is shared.
+    (project / "profiles/qa.yaml").rename(project / "profiles/_qa.yaml")
+    (project / "profiles/qa2.yaml").write_text(
+        "extends: _qa\npostgres:\n  password: {aws: mantis/qa2/postgres}\n"
+        "redis:\n  password: {env: MANTIS_QA2_REDIS}\n"
+        "secrets:\n  stores:\n    vault:\n      mount: kv\n"
+    )
+    result = cli("explain", "qa2", "POSTGRES_PASSWORD")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "POSTGRES_PASSWORD = aws:mantis/qa2/postgres"
+    assert cli("explain", "qa2", "REDIS_PASSWORD").stdout.splitlines()[0] == (
+        "REDIS_PASSWORD = env:MANTIS_QA2_REDIS"
+    )
+    # A mapping of settings that names a store still merges: without the base's
+    # external_secrets beside the new mount, secrets.stores.vault would be invalid.
+    validated = cli("validate", "qa2")
+    assert (validated.exit_code, validated.stderr) == (0, "")
