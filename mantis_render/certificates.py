@@ -10,34 +10,48 @@ import re
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from .catalogue.types import HOST_PATTERN
 from .errors import Problem
 from .profiles import Profile
-from .schema import HOST_PATTERN, SECRET_FILES, settings
 from .secrets import parse_reference
 from .variables import Variable, as_text, value_at
 from .yaml_source import format_key_path
 
-CERTIFICATE, PRIVATE_KEY = ("tls", "certificate"), ("tls", "private_key")
 DEFAULT_RENEW_BEFORE_DAYS = 30
+# Beside the certificate in the catalogue: how many days before expiry it is due.
+RENEW_BEFORE_DAYS = "renew_before_days"
+CERTIFICATE_KIND, PRIVATE_KEY_KIND = "certificate", "private-key"
 
 
 def tls_files(profile: Profile) -> list[Variable]:
-    """The certificate and its key as secrets named after their files (tls.crt, tls.key);
-    none when the profile has no tls section."""
-    if "tls" not in profile.data:
-        return []
+    """The secret files the catalogue declares (a certificate and its key), as secrets named
+    after their files (tls.crt, tls.key); those the profile sets."""
     files = []
-    for path, name in SECRET_FILES.items():
-        value = value_at(profile.data, path)
+    for path, name in profile.catalogue.secret_files.items():
+        try:
+            value = value_at(profile.data, path)
+        except (KeyError, TypeError):
+            continue  # an optional section (tls) left out
         reference = parse_reference(value) if isinstance(value, dict) else None
         text = None if reference else as_text(value)
-        kind = "certificate" if path == CERTIFICATE else "private-key"
+        kind = profile.catalogue.rules_at(path)["meta"]["secret"]
         files.append(Variable(name, text, kind, path, reference))
     return files
 
 
+def certificate_path(profile: Profile) -> tuple[Any, ...] | None:
+    """The catalogue's certificate setting (a secret file of kind certificate), if any."""
+    return profile.catalogue.secret_file_of_kind(CERTIFICATE_KIND)
+
+
 def renew_before_days(profile: Profile) -> int:
-    return int(profile.data.get("tls", {}).get("renew_before_days", DEFAULT_RENEW_BEFORE_DAYS))
+    path = certificate_path(profile)
+    if path is None:
+        return DEFAULT_RENEW_BEFORE_DAYS
+    try:
+        return int(value_at(profile.data, (*path[:-1], RENEW_BEFORE_DAYS)))
+    except (KeyError, TypeError):
+        return DEFAULT_RENEW_BEFORE_DAYS
 
 
 class Certificate(NamedTuple):
@@ -130,16 +144,28 @@ def covers(names: list[str], host: str) -> bool:
     return False
 
 
+def host_settings(profile: Profile) -> list[tuple[tuple[Any, ...], str]]:
+    """(setting, host name) of every host setting the profile sets, and of each server of
+    every list of servers (host:port), in catalogue order."""
+    found: list[tuple[tuple[Any, ...], str]] = []
+    for path in profile.catalogue.of_type("host", "servers"):
+        try:
+            value = value_at(profile.data, path)
+        except (KeyError, TypeError):
+            continue
+        if profile.catalogue.types[path] == "host":
+            found.append((path, str(value)))
+        else:
+            for index, server in enumerate(value):
+                found.append(((*path, index), str(server).rpartition(":")[0]))
+    return found
+
+
 def public_hosts(profile: Profile) -> list[tuple[tuple[Any, ...], str]]:
     """(setting, host name) for every host the environment's clients connect to over TLS: each
     host setting and each Kafka bootstrap server. IP addresses and loopback names are left out."""
     host_name = re.compile(HOST_PATTERN)
-    found = []
-    for setting in settings():
-        if setting.env.endswith("_HOST"):
-            found.append((setting.path, str(value_at(profile.data, setting.path))))
-    for index, server in enumerate(value_at(profile.data, ("kafka", "bootstrap_servers"))):
-        found.append((("kafka", "bootstrap_servers", index), server.rpartition(":")[0]))
+    found = host_settings(profile)
     return [
         (path, host)
         for path, host in found
@@ -153,31 +179,34 @@ def certificate_problems(
     profile: Profile, files: list[Variable]
 ) -> tuple[Certificate | None, list[Problem]]:
     """The resolved certificate, and why it cannot be used (unreadable, or not its key's)."""
-    values = {file.path: file.value for file in files}
-    certificate_pem, key_pem = values.get(CERTIFICATE), values.get(PRIVATE_KEY)
-    if certificate_pem is None:
+    by_kind = {file.secret_kind: file for file in files}
+    certificate_file, key_file = by_kind.get(CERTIFICATE_KIND), by_kind.get(PRIVATE_KEY_KIND)
+    if certificate_file is None or certificate_file.value is None:
         return None, []
+    certificate_at, key_at = certificate_file.path, key_file.path if key_file else None
+    assert certificate_at is not None
+    key_pem = key_file.value if key_file else None
     problems = []
     try:
-        certificate = read_certificate(certificate_pem)
+        certificate = read_certificate(certificate_file.value)
     except ValueError as error:
-        return None, [_problem(profile, CERTIFICATE, f"tls.crt {error}")]
-    if key_pem is not None:
+        return None, [_problem(profile, certificate_at, f"{certificate_file.name} {error}")]
+    if key_file is not None and key_pem is not None and key_at is not None:
         try:
             if not key_matches(certificate, key_pem):
                 problems.append(
                     _problem(
                         profile,
-                        PRIVATE_KEY,
-                        "tls.key is not the key of the certificate (tls.certificate): "
-                        "their public keys differ",
+                        key_at,
+                        f"{key_file.name} is not the key of the certificate "
+                        f"({format_key_path(certificate_at)}): their public keys differ",
                     )
                 )
         except ValueError as error:
-            problems.append(_problem(profile, PRIVATE_KEY, f"tls.key {error}"))
+            problems.append(_problem(profile, key_at, f"{key_file.name} {error}"))
     return certificate, problems
 
 
-def _problem(profile: Profile, path: tuple[str, ...], message: str) -> Problem:
+def _problem(profile: Profile, path: tuple[Any, ...], message: str) -> Problem:
     location = profile.locations[path]
     return Problem(location.file, location.line, format_key_path(path), message)

@@ -158,7 +158,7 @@ def go_template(
     parts: list[Part], value_of: Callable[[Placeholder], Any], secret_key: Mapping[KeyPath, str]
 ) -> str:
     """The template in Go text/template, as External Secrets (engine v2, sprig) runs it: a secret
-    part reads its key of the fetched data (``.POSTGRES_PASSWORD``), a plain part is written as
+    part reads its key of the fetched data (``.DATABASE_PASSWORD``), a plain part is written as
     its text. ``urlencode`` is ``urlquery`` (Go's QueryEscape, which encodes exactly the same
     characters) with its ``+`` for a space made ``%20``; ``join`` needs a list, and a secret is
     never one. Literal text that holds ``{{`` is written as a Go string."""

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from .errors import MantisRenderError
 
 if TYPE_CHECKING:
+    from .catalogue import Store
+    from .profiles import Profile
     from .project import Project
-    from .stack import Store
     from .variables import Variable
 
 Status = Literal["ok", "failed", "skipped"]
@@ -57,7 +58,7 @@ def diagnose(project: Project, name: str, environ: Mapping[str, str]) -> list[Ch
     checks += _root_env(project, name, rendered)
     checks += _ports_free(shape.files[COMPOSE_OVERRIDE_FILE], name)
     checks.append(_compose_config(project, name))
-    checks += _reachable(shape.profile.data, name, resolved)
+    checks += _reachable(shape.profile, resolved)
     checks += _stores(project, name, environ)
     checks.append(_committed(project, name))
     return checks
@@ -277,36 +278,36 @@ class Target(NamedTuple):
     store: Store | None = None
 
 
-def addresses(data: Mapping[str, object], name: str) -> list[Target]:
+def addresses(profile: Profile) -> list[Target]:
     """Each store's address, and each service's in development (published on the host)."""
-    from .stack import KAFKA, STORES
+    from .variables import value_at
 
+    data, catalogue = profile.data, profile.catalogue
     found = []
-    for store in STORES:
-        section = data[store.section]
-        assert isinstance(section, dict)
-        if store is KAFKA:
-            for server in section["bootstrap_servers"]:
+    for store in catalogue.stores:
+        if store.servers is not None:
+            for server in value_at(data, store.servers):
                 host, _, port = server.rpartition(":")
                 found.append(Target(store.section, host, int(port), store))
-        else:
-            found.append(Target(store.section, str(section["host"]), int(section["port"]), store))
-    resources = data["resources"]
-    services = data["services"]
-    assert isinstance(resources, dict) and isinstance(services, dict)
-    if data["tier"] == "development" and resources["replicas"] == 1:
+        elif store.host is not None and store.port_setting is not None:
+            host = str(value_at(data, store.host))
+            found.append(
+                Target(store.section, host, int(value_at(data, store.port_setting)), store)
+            )
+    if data["tier"] == "development" and catalogue.runs_once(data):
+        assert catalogue.services_section is not None
+        services = data[catalogue.services_section]
         found += [
             Target(service, "localhost", int(spec["port"])) for service, spec in services.items()
         ]
     return found
 
 
-def _reachable(
-    data: Mapping[str, object], name: str, resolved: list[Variable] | None
-) -> Iterator[Check]:
+def _reachable(profile: Profile, resolved: list[Variable] | None) -> Iterator[Check]:
     """A TCP connect to each address (1 s, all at once), then, where the store's protocol
     makes it cheap, a login with its credentials (mantis_render.probes)."""
-    targets = addresses(data, name)
+    data = profile.data
+    targets = addresses(profile)
     passwords = {v.path: v.value for v in resolved or [] if v.path and v.secret}
     with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
         checks = list(pool.map(lambda target: _probe(target, data, passwords), targets))

@@ -63,7 +63,7 @@ Render = Callable[[Profile, list[Variable]], dict[str, str]]
 
 
 def explain(profile: Profile, name: str, render: Render) -> Explanation:
-    """Explain variable ``name`` (like POSTGRES_HOST) or setting (like postgres.host) of a profile.
+    """Explain variable ``name`` (like DATABASE_HOST) or setting (like database.host) of a profile.
 
     ``render`` renders every output (the .env included) from a profile and variables; the outputs
     a value lands in are those whose text changes when only that value changes.
@@ -82,7 +82,9 @@ def explain(profile: Profile, name: str, render: Render) -> Explanation:
     word = re.compile(rf"\b{re.escape(variable.name)}\b")
     named_in = sorted(path for path, text in baseline.items() if word.search(text))
     origins = _origins(profile.layers, variable)
-    inside = {value.name: value for value in container_values(profile.data)}.get(variable.name)
+    inside = {value.name: value for value in container_values(profile.catalogue, profile.data)}.get(
+        variable.name
+    )
     if inside is None:
         inside = _composed_inside(profile, variables, variable)
     return Explanation(
@@ -107,7 +109,9 @@ def _composed_inside(
     from .composed import container_forms
     from .stack import container_data
 
-    for form in container_forms(profile.data, container_data(profile.data), variables):
+    for form in container_forms(
+        profile.data, container_data(profile.catalogue, profile.data), variables
+    ):
         if form.name == variable.name:
             value = HIDDEN if form.secret else str(form.value)
             where = "containers.env" if form.secret else "the compose override"

@@ -59,7 +59,7 @@ def launch_environment(
 
 
 def _of_service(profile: Profile, variables: list[Variable], service: str) -> list[Variable]:
-    services = profile.data["services"]
+    services = profile.data.get("services") or {}
     if service not in services:
         known = list(services)
         close = closest(service, known)

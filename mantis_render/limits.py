@@ -11,7 +11,6 @@ from typing import Any
 
 from .errors import Problem
 from .profiles import Location, Profile
-from .schema import rules_at
 from .variables import Variable
 from .yaml_source import format_key_path
 
@@ -46,7 +45,9 @@ def _refused(profile: Profile, variable: Variable) -> Iterable[Problem]:
     if variable.secret and variable.reference is not None and value == "":
         yield _problem(profile, variable, "its stored value is empty; a secret needs one")
         return
-    accepts: dict[str, Any] | None = rules_at(variable.path).get("meta", {}).get("accepts")
+    accepts: dict[str, Any] | None = (
+        profile.catalogue.rules_at(variable.path).get("meta", {}).get("accepts")
+    )
     if not accepts:
         return
     consumer, why = accepts["consumer"], accepts["why"]

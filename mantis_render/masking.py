@@ -28,7 +28,6 @@ from urllib.parse import quote
 
 from .filters import UnrepresentableValue, quote_dotenv, quote_yaml
 from .profiles import Profile
-from .schema import SECRET_FILES, settings
 
 if TYPE_CHECKING:
     from .variables import Variable
@@ -64,7 +63,7 @@ def marked_profile(profile: Profile) -> Profile:
     """``profile`` with each literal secret (variables and files) replaced by a unique marker;
     references stay as they are (no value of theirs is in the files compared)."""
     data = copy.deepcopy(profile.data)
-    paths = [s.path for s in settings() if s.secret_kind] + list(SECRET_FILES)
+    paths = profile.catalogue.secret_paths
     for index, path in enumerate(paths):
         parent: Any = data
         for part in path[:-1]:

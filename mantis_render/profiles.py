@@ -17,6 +17,7 @@ from .errors import Problem, ProfileError, UnknownEnvironmentError, quoted
 
 if TYPE_CHECKING:
     # yaml_source imports PyYAML, which `mantis-render list` does not need: parsing imports it.
+    from .catalogue import Catalogue
     from .yaml_source import KeyPath
 
 # An environment becomes the Kubernetes namespace "mantis-<name>": a DNS label of at most 63.
@@ -76,6 +77,7 @@ class Profile(NamedTuple):
     data: dict[str, Any]
     locations: Mapping[KeyPath, Location]
     layers: tuple[Layer, ...]
+    catalogue: Catalogue  # what the project declares its settings to be
 
     @property
     def file(self) -> str:
@@ -186,7 +188,21 @@ class ProfileSet:
             if local:
                 chain.append(layer)
                 data = _merge(data, layer.data)
-        return Profile(name, data, _Locations(tuple(chain)), tuple(chain))
+        return Profile(name, data, _Locations(tuple(chain)), tuple(chain), self.catalogue)
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        """The project's catalogue (profiles/_catalogue.yaml), or ProfileError with its
+        mistakes."""
+        from .catalogue import CATALOGUE_NAME
+        from .catalogue.reader import load_catalogue
+
+        path = self.path_of(CATALOGUE_NAME)
+        shown = self.display(CATALOGUE_NAME)
+        why = self.outside(path)
+        if why:
+            raise ProfileError([Problem(shown, 0, "", f"not read: {why}")])
+        return load_catalogue(path, shown)
 
     def local_name(self, name: str) -> str:
         return f"{name}{LOCAL_SUFFIX}"
@@ -266,6 +282,8 @@ class ProfileSet:
             ENVIRONMENT_NAME.fullmatch(parent) or PARTIAL_NAME.fullmatch(parent)
         ):
             raise fail(f"must name another profile in {self.display_prefix}, such as '_base'")
+        if parent == "_catalogue":
+            raise fail("_catalogue declares the settings; a profile extends another profile")
         if parent in seen:
             cycle = " -> ".join([*seen, parent])
             raise fail(f"circular extends: {cycle}")

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .certificates import certificate_problems, tls_files
+from .catalogue import Catalogue
+from .certificates import CERTIFICATE_KIND, certificate_problems, tls_files
 from .errors import (
     MantisRenderError,
     PolicyError,
@@ -21,7 +22,14 @@ from .errors import (
 from .layout import DEFAULT_OUTPUT, PROFILES_DIR, TEMPLATES_DIR
 from .limits import consumer_problems
 from .output import read_environment
-from .policy import Context, Environment, PolicyResult, check_policy, failing
+from .policy import (
+    Context,
+    Environment,
+    PolicyResult,
+    catalogue_problems,
+    check_policy,
+    failing,
+)
 from .profiles import Profile, ProfileSet
 from .render import (
     COMPOSE_OVERRIDE_FILE,
@@ -35,7 +43,8 @@ from .render import (
     unwritable_values,
 )
 from .resolution import resolve_secrets
-from .schema import TIERS, settings, validate_profile
+from .schema import TIERS, validate_profile
+from .stack import addresses
 from .stores import Stores
 from .variables import Variable, environment_variables, secret_variables
 from .verify import COMPOSE_BASE, verify_rendered
@@ -85,10 +94,32 @@ class Project:
     _renderer: Renderer | None = field(default=None, init=False, repr=False)
     _loaded: dict[str, Profile] = field(default_factory=dict, init=False, repr=False)
     _secrets_of: dict[str, Environment] = field(default_factory=dict, init=False, repr=False)
+    _catalogue: Catalogue | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         confine = self.root if self.at_revision else None
         self.profiles = ProfileSet(self.root / PROFILES_DIR, confine=confine)
+
+    def catalogue(self) -> Catalogue:
+        """The project's catalogue, checked (with the policy rules it applies), or ProfileError
+        with every mistake in it."""
+        if self._catalogue is None:
+            catalogue = self.profiles.catalogue
+            problems = [
+                Problem(catalogue.file, self._catalogue_line(("policy", index)), "policy", message)
+                for index, message in catalogue_problems(catalogue)
+            ]
+            if problems:
+                raise ProfileError(problems)
+            self._catalogue = catalogue
+        return self._catalogue
+
+    def _catalogue_line(self, path: tuple[Any, ...]) -> int:
+        from .catalogue import CATALOGUE_NAME
+        from .catalogue.reader import catalogue_line
+
+        name = CATALOGUE_NAME
+        return catalogue_line(self.profiles.path_of(name), self.profiles.display(name), path)
 
     @property
     def templates_dir(self) -> Path:
@@ -141,7 +172,12 @@ class Project:
         if verify:
             templates = {output: f"templates/{TEMPLATES[output]}" for output in files}
             problems = verify_rendered(
-                files, f"{DEFAULT_OUTPUT}/{name}/", variables, templates, self._compose_base()
+                files,
+                f"{DEFAULT_OUTPUT}/{name}/",
+                variables,
+                templates,
+                self._compose_base(),
+                addresses(profile.catalogue),
             )
             if problems:
                 raise MantisRenderError(problems)
@@ -196,6 +232,7 @@ class Project:
     def load_valid(self, name: str) -> Profile:
         """The merged profile of ``name``, or ProfileError with every schema problem."""
         if name not in self._loaded:
+            self.catalogue()
             profile = self.profiles.load(name, local=self.local)
             problems = validate_profile(profile)
             if problems:
@@ -214,7 +251,7 @@ class Project:
         stores = self.stores(environ)
         ages, problems = audit_rotation(profile, environment_variables(profile), stores, as_of)
         certificate_age = None
-        certificate = [file for file in tls_files(profile) if file.name == "tls.crt"]
+        certificate = [f for f in tls_files(profile) if f.secret_kind == CERTIFICATE_KIND]
         if certificate:
             resolution = resolve_secrets(profile, certificate, environ, self.root, stores)
             problems += [p for p in resolution.problems if p not in problems]
@@ -260,7 +297,8 @@ class Project:
         from .composed import container_forms
         from .stack import container_data
 
-        forms = container_forms(profile.data, container_data(profile.data), resolution.variables)
+        inside_data = container_data(profile.catalogue, profile.data)
+        forms = container_forms(profile.data, inside_data, resolution.variables)
         inside = {f.name: str(f.value) for f in forms if f.secret and f.name in values}
         return values, inside
 
@@ -307,7 +345,7 @@ class Project:
 
         profile = self.load_valid(name)
         variables, tls = environment_variables(profile), tls_files(profile)
-        names = [setting.env for setting in settings() if setting.secret_kind]
+        names = [s.env for s in profile.catalogue.all_settings if s.secret_kind]
         names += [v.name for v in [*variables, *tls] if v.secret]
         marked = marked_profile(profile)
         marked_variables, marked_tls = environment_variables(marked), tls_files(marked)
@@ -331,7 +369,12 @@ class Project:
                     "nothing rendered here yet; run: mantis-render render " + name,
                 )
             ]
-        return verify_rendered(files, f"{out_dir / name}/", compose_base=self._compose_base())
+        return verify_rendered(
+            files,
+            f"{out_dir / name}/",
+            compose_base=self._compose_base(),
+            addresses=addresses(self.catalogue()),
+        )
 
     def unknown_output_folders(self, out_dir: Path) -> list[str]:
         """Folders of ``out_dir`` that no profile renders to (left from a removed environment)."""
@@ -366,13 +409,13 @@ class Project:
         ranked = sorted(
             profiles, key=lambda name: (order.get(profiles[name].data["tier"], 9), name)
         )
-        return variable_reference({name: profiles[name] for name in ranked})
+        ranked_profiles = {name: profiles[name] for name in ranked}
+        return variable_reference(self.catalogue(), ranked_profiles)
 
     def new_environment(self, name: str, source: str) -> str:
         """The profile text of a new environment ``name`` made from ``source`` (not yet written)."""
         from .new_profile import profile_from
         from .provision import NOT_GENERATED, generate_secret
-        from .schema import SECRET_FILES
 
         profile = self.load_valid(source)
         own = self.profiles.display(source)
@@ -380,7 +423,11 @@ class Project:
         for variable in environment_variables(profile):
             literal = variable.secret and variable.reference is None and variable.path
             kind = variable.secret_kind or ""
-            if literal and kind not in NOT_GENERATED and variable.path not in SECRET_FILES:
+            if (
+                literal
+                and kind not in NOT_GENERATED
+                and variable.path not in profile.catalogue.secret_files
+            ):
                 assert variable.path is not None
                 location = profile.locations[variable.path]
                 if location.file == own and variable.source == "literal":

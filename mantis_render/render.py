@@ -226,7 +226,9 @@ def _context(
     for variable in variables:
         by_source[variable.source].append(variable)
     stored = [variable for variable in variables if variable.source in STORE_KINDS]
-    forms = container_forms(profile.data, stack.container_data(profile.data), variables)
+    catalogue = profile.catalogue
+    forms = container_forms(profile.data, stack.container_data(catalogue, profile.data), variables)
+    told = stack.container_values(catalogue, profile.data)
     return {
         "environment": profile.name,
         "namespace": f"mantis-{profile.name}",
@@ -246,15 +248,15 @@ def _context(
             output.removeprefix("k8s/") for output in outputs if output.startswith("k8s/")
         ],
         "stack": {
-            "stores": stack.STORES,
-            "used_by_services": stack.USED_BY_SERVICES,
-            "container_values": stack.container_values(profile.data),
+            "stores": catalogue.stores,
+            "used_by_services": stack.used_by_services(catalogue),
+            "container_values": told,
             # Composed variables that read a loopback address: made again for the containers.
             # Plain ones are told in the override; secret ones come from containers.env.
             "composed_values": [form for form in forms if not form.secret],
             # What the services are told instead of .env's value: name -> value.
             "told": {
-                **{told.name: told.value for told in stack.container_values(profile.data)},
+                **{value.name: value.value for value in told},
                 **{form.name: form.value for form in forms if not form.secret},
             },
             "composed_secrets": [form for form in forms if form.secret],
@@ -264,8 +266,8 @@ def _context(
 
 def needs_containers_env(profile: Profile, variables: list[Variable]) -> bool:
     """Whether a secret composed variable differs inside the containers (containers.env)."""
-    forms = container_forms(profile.data, stack.container_data(profile.data), variables)
-    return any(form.secret for form in forms)
+    data = stack.container_data(profile.catalogue, profile.data)
+    return any(form.secret for form in container_forms(profile.data, data, variables))
 
 
 def unwritable_values(profile: Profile, variables: list[Variable]) -> list[Problem]:

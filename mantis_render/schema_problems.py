@@ -5,6 +5,7 @@ costs neither cerberus's import (with its importlib.metadata lookup) nor its val
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -13,21 +14,25 @@ import cerberus
 import cerberus.schema
 from cerberus import errors as cerberus_errors
 
+from .catalogue import Catalogue
 from .errors import Problem, closest, quoted
 from .precheck import compile_rules, vouches
 from .profiles import Profile
-from .schema import CHECKS, PROFILE_SCHEMA, TYPES, rules_at, where_to_add
+from .schema import CHECKS, TYPES, where_to_add
 from .secrets import reference_problem
 from .yaml_source import KeyPath, format_key_path
 
 
-def cerberus_problems(profile: Profile, data: dict[str, Any]) -> list[Problem]:
-    """Every schema problem of ``data`` (``profile``'s data less its unknown keys)."""
+def cerberus_problems(profile: Profile, data: dict[str, Any], tier: str | None) -> list[Problem]:
+    """Every schema problem of ``data`` (``profile``'s data less its unknown keys) for an
+    environment of ``tier``."""
+    checks = _validators(profile.catalogue, tier)
     # Profiles need no coercion or defaults; cerberus's normalization pass costs 6x the validation.
-    errors = [] if _VALIDATOR.validate(data, normalize=False) else _VALIDATOR.errors
-    services = data.get("services")
-    if isinstance(services, dict) and not _services_valid(services):
-        errors += _SERVICES_VALIDATOR.errors
+    errors = [] if checks.profile.validate(data, normalize=False) else checks.profile.errors
+    section = profile.catalogue.services_section
+    services = data.get(section) if section else None
+    if isinstance(services, dict) and not checks.services_valid(services):
+        errors += checks.services.errors
     return [_to_problem(error, profile) for error in errors]
 
 
@@ -85,27 +90,46 @@ def _validator(schema: dict[str, Any]) -> _ProfileValidator:
     return validator
 
 
-# Built once per process. The services have a validator of their own, run only when the
-# predicate compiled from their rules does not vouch for them (see mantis_render.precheck):
-# cerberus takes 0.3 ms a service, the predicate 30 µs.
-_SERVICES_RULES = PROFILE_SCHEMA["services"]
-VALIDATED_SCHEMAS = {
-    "profile": {
-        **PROFILE_SCHEMA,
-        "services": {key: _SERVICES_RULES[key] for key in ("type", "required", "minlength")},
-    },
-    "services": {"services": _SERVICES_RULES},
-}
-_VALIDATOR = _validator(VALIDATED_SCHEMAS["profile"])
-_SERVICES_VALIDATOR = _validator(VALIDATED_SCHEMAS["services"])
-_SERVICES_PREDICATE = compile_rules(_SERVICES_RULES, TYPES, CHECKS)
+def validated_schemas(catalogue: Catalogue, tier: str | None) -> dict[str, dict[str, Any]]:
+    """The schemas cerberus checks (test_our_schemas_are_valid_cerberus_schemas checks them as
+    cerberus would): a profile's, with its services checked by a validator of their own, run
+    only when the predicate compiled from their rules does not vouch for them (see
+    mantis_render.precheck): cerberus takes 0.3 ms a service, the predicate 30 µs."""
+    schema = catalogue.schema_for(tier)
+    section = catalogue.services_section
+    if section is None:
+        return {"profile": schema, "services": {}}
+    rules = schema[section]
+    return {
+        "profile": {
+            **schema,
+            section: {key: rules[key] for key in ("type", "required", "minlength")},
+        },
+        "services": {section: rules},
+    }
 
 
-def _services_valid(services: dict[str, Any]) -> bool:
-    """Valid by the predicate, or else by cerberus, whose errors then say why not."""
-    if vouches(_SERVICES_PREDICATE, services):
-        return True
-    return bool(_SERVICES_VALIDATOR.validate({"services": services}, normalize=False))
+class _Validators:
+    """The validators of one catalogue and tier, built once per run."""
+
+    def __init__(self, catalogue: Catalogue, tier: str | None) -> None:
+        schemas = validated_schemas(catalogue, tier)
+        self.section = catalogue.services_section
+        self.profile = _validator(schemas["profile"])
+        self.services = _validator(schemas["services"])
+        rules = schemas["services"].get(self.section or "")
+        self.predicate = compile_rules(rules, TYPES, CHECKS) if rules else None
+
+    def services_valid(self, services: dict[str, Any]) -> bool:
+        """Valid by the predicate, or else by cerberus, whose errors then say why not."""
+        if vouches(self.predicate, services):
+            return True
+        return bool(self.services.validate({self.section: services}, normalize=False))
+
+
+@functools.lru_cache(maxsize=16)
+def _validators(catalogue: Catalogue, tier: str | None) -> _Validators:
+    return _Validators(catalogue, tier)
 
 
 def _to_problem(error: Any, profile: Profile) -> Problem:
@@ -114,15 +138,16 @@ def _to_problem(error: Any, profile: Profile) -> Problem:
         location = where_to_add(profile, path)
     else:
         location = profile.locations.get(path) or where_to_add(profile, path)
-    return Problem(location.file, location.line, format_key_path(path), _message(error, path))
+    message = _message(profile.catalogue, error, path)
+    return Problem(location.file, location.line, format_key_path(path), message)
 
 
-def _message(error: Any, path: KeyPath) -> str:
+def _message(catalogue: Catalogue, error: Any, path: KeyPath) -> str:
     code, constraint = error.code, error.constraint
-    rules = rules_at(path)
+    rules = catalogue.rules_at(path)
     secret = "secret" in rules.get("meta", {})
     if code == cerberus_errors.UNKNOWN_FIELD.code:
-        siblings = list(rules_at(path[:-1]).get("schema", {}))
+        siblings = list(catalogue.rules_at(path[:-1]).get("schema", {}))
         close = closest(str(path[-1]), siblings)
         return "unknown key" + (f"; did you mean '{close}'?" if close else "")
     if code == cerberus_errors.REQUIRED_FIELD.code:

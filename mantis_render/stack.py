@@ -1,10 +1,10 @@
-"""The compose stack as its containers see it: each store's service and port, from the schema.
+"""The compose stack as its containers see it: each store's service and port, from the catalogue.
 
 A developer's shell on the host reaches the stores at the profile's addresses (``localhost:5433``
 for TimescaleDB in development). A container does not: ``localhost`` there is the container
 itself. On the compose network a store is its service name and the port it listens on
 (``timescaledb:5432``). Both come from the one profile: the host side as written, the container
-side from the store table the schema holds (``meta.compose`` of each store's section).
+side from the stores the catalogue declares (``compose:`` of a section).
 """
 
 from __future__ import annotations
@@ -15,41 +15,9 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-from .schema import PROFILE_SCHEMA, settings
+from .catalogue import Catalogue, Store
 
-
-class Store(NamedTuple):
-    """A store the compose stack runs for the MANTIS services."""
-
-    section: str  # of the profile
-    service: str  # on the compose network
-    port: int  # where it listens for the other containers
-    host_listener: int  # the container port its published host port maps to
-    protocol: str = ""  # what doctor logs in with to check its credentials (mantis_render.probes)
-
-    @property
-    def address(self) -> str:
-        return f"{self.service}:{self.port}"
-
-
-def _stores() -> list[Store]:
-    stores = []
-    for section, rules in PROFILE_SCHEMA.items():
-        compose = rules.get("meta", {}).get("compose")
-        if compose:
-            port = int(compose["port"])
-            listener = int(compose.get("host_listener", port))
-            protocol = str(compose.get("protocol", ""))
-            stores.append(Store(section, str(compose["service"]), port, listener, protocol))
-    return stores
-
-
-STORES: list[Store] = _stores()
-KAFKA = next(store for store in STORES if store.section == "kafka")
-# The stores an application service reaches (Grafana serves people, not the services).
-USED_BY_SERVICES: list[Store] = [store for store in STORES if store.section != "grafana"]
-
-_ENV_OF: dict[tuple[Any, ...], str] = {setting.path: setting.env for setting in settings()}
+__all__ = ["Address", "Store", "addresses", "container_data", "container_values", "is_loopback"]
 
 
 class Address(NamedTuple):
@@ -60,12 +28,21 @@ class Address(NamedTuple):
     port: str | None
 
 
-ADDRESSES: list[Address] = [
-    Address(store, _ENV_OF[(store.section, "bootstrap_servers")], None)
-    if store is KAFKA
-    else Address(store, _ENV_OF[(store.section, "host")], _ENV_OF[(store.section, "port")])
-    for store in STORES
-]
+def addresses(catalogue: Catalogue) -> list[Address]:
+    """Each store's address variables, in catalogue order."""
+    env_of = catalogue.env_of
+    found = []
+    for store in catalogue.stores:
+        if store.servers is not None:
+            found.append(Address(store, env_of[store.servers], None))
+        elif store.host is not None and store.port_setting is not None:
+            found.append(Address(store, env_of[store.host], env_of[store.port_setting]))
+    return found
+
+
+def used_by_services(catalogue: Catalogue) -> list[Store]:
+    """The stores an application service reaches (not those that serve people only)."""
+    return [store for store in catalogue.stores if store.for_services]
 
 
 @functools.lru_cache(maxsize=256)  # the same few hosts, for every service of a large project
@@ -87,56 +64,68 @@ class ContainerValue(NamedTuple):
     reason: str
 
 
-def container_values(data: Mapping[str, Any]) -> list[ContainerValue]:
+def container_values(catalogue: Catalogue, data: Mapping[str, Any]) -> list[ContainerValue]:
     """The variables whose value differs inside a container: each store address that is only
     meaningful on the host (a loopback host) becomes the store's service and port. External
     names (staging, production) are the same on both sides."""
     changed: list[ContainerValue] = []
-    for store in STORES:
-        section = data[store.section]
-        if store is KAFKA:
-            changed += _kafka_values(section["bootstrap_servers"])
+    for address in addresses(catalogue):
+        store = address.store
+        if store.servers is not None:
+            changed += _servers_values(store, address.host, value_at(data, store.servers))
             continue
-        host, port = str(section["host"]), str(section["port"])
+        assert store.host is not None and store.port_setting is not None and address.port
+        host, port = str(value_at(data, store.host)), str(value_at(data, store.port_setting))
         if not is_loopback(host):
             continue
         why = (
             f"{host} inside a container is the container itself; {store.section} is the "
             f"compose service {store.service}"
         )
-        changed.append(ContainerValue(_ENV_OF[(store.section, "host")], store.service, host, why))
+        changed.append(ContainerValue(address.host, store.service, host, why))
         if port != str(store.port):
             reason = (
                 f"the host publishes {port}; the container {store.service} listens on {store.port}"
             )
-            changed.append(
-                ContainerValue(_ENV_OF[(store.section, "port")], str(store.port), port, reason)
-            )
+            changed.append(ContainerValue(address.port, str(store.port), port, reason))
     return changed
 
 
-def _kafka_values(servers: list[str]) -> Iterator[ContainerValue]:
-    inside = [KAFKA.address if is_loopback(s.rpartition(":")[0]) else s for s in servers]
+def _inside(store: Store, servers: list[str]) -> list[str]:
+    return [store.address if is_loopback(s.rpartition(":")[0]) else s for s in servers]
+
+
+def _servers_values(store: Store, name: str, servers: list[str]) -> Iterator[ContainerValue]:
+    inside = _inside(store, servers)
     if inside != servers:
         why = (
-            "a loopback bootstrap server inside a container is the container itself; Kafka "
-            f"advertises its in-network listener {KAFKA.address} to containers"
+            "a loopback bootstrap server inside a container is the container itself; "
+            f"{store.service.capitalize()} advertises its in-network listener {store.address} "
+            "to containers"
         )
-        name = _ENV_OF[("kafka", "bootstrap_servers")]
         yield ContainerValue(name, ",".join(inside), ",".join(servers), why)
 
 
-def container_data(data: Mapping[str, Any]) -> dict[str, Any]:
+def container_data(catalogue: Catalogue, data: Mapping[str, Any]) -> dict[str, Any]:
     """The profile's data as a container sees it: each loopback store address replaced by the
     store's service and port, as container_values says (the rest is shared, not copied)."""
     seen = dict(data)
-    for store in STORES:
+    for store in catalogue.stores:
         section = data[store.section]
-        if store is KAFKA:
-            servers = section["bootstrap_servers"]
-            inside = [KAFKA.address if is_loopback(s.rpartition(":")[0]) else s for s in servers]
+        if store.servers is not None:
+            key = store.servers[-1]
+            servers = section[key]
+            inside = _inside(store, servers)
             if inside != servers:
-                seen[store.section] = {**section, "bootstrap_servers": inside}
-        elif is_loopback(str(section["host"])):
-            seen[store.section] = {**section, "host": store.service, "port": store.port}
+                seen[store.section] = {**section, key: inside}
+        elif store.host is not None and store.port_setting is not None:
+            host_key, port_key = store.host[-1], store.port_setting[-1]
+            if is_loopback(str(section[host_key])):
+                seen[store.section] = {**section, host_key: store.service, port_key: store.port}
     return seen
+
+
+def value_at(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        data = data[part]
+    return data

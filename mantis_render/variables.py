@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from .catalogue import Setting
 from .profiles import Profile
-from .schema import Setting, settings
 from .secrets import EnvReference, FileReference, SecretReference, StoreReference, parse_reference
 from .yaml_source import KeyPath
 
@@ -26,7 +26,7 @@ class Variable(NamedTuple):  # a tuple: a large project has hundreds of thousand
     """One ``NAME=value``; ``path`` is None for a value derived from the profile's file name.
 
     A secret given by reference has no ``value`` until it is resolved. (Its description is the
-    schema's: ``settings()``.)
+    catalogue's: ``Catalogue.settings()``.)
     """
 
     name: str
@@ -56,7 +56,8 @@ def environment_variables(profile: Profile) -> list[Variable]:
     """The profile's variables: ENVIRONMENT (its name) first, then the schema's, in its order,
     then the composed ones, as the profile declares them."""
     variables = [Variable(ENVIRONMENT_VARIABLE, profile.name)]
-    variables.extend(_variable(profile, setting) for setting in settings(profile.data))
+    settings = profile.catalogue.settings(profile.data)
+    variables.extend(_variable(profile, setting) for setting in settings)
     if profile.data.get("composed"):
         variables = with_composed_values(profile, variables)
     return variables
@@ -115,7 +116,19 @@ def _variable(profile: Profile, setting: Setting) -> Variable:
 def secret_variables(profile: Profile) -> list[Variable]:
     """The profile's secret variables only, as environment_variables gives them: the schema's
     fixed settings (a service's variables are never secret), without walking the services."""
-    return [_variable(profile, setting) for setting in settings() if setting.secret_kind]
+    return [
+        _variable(profile, setting)
+        for setting in profile.catalogue.all_settings
+        if setting.secret_kind and _present(profile.data, setting.path)
+    ]
+
+
+def _present(data: Any, path: KeyPath) -> bool:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
 
 
 def _value_of(values: dict[KeyPath, Any], placeholder: Placeholder) -> Any:

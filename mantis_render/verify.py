@@ -16,13 +16,13 @@ import functools
 import importlib.util
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .cache import cache_folder, write_cached
 from .errors import Problem, quoted
-from .stack import ADDRESSES
+from .stack import Address
 from .variables import Variable
 from .wiring import wiring_failures
 from .yaml_source import KeyPath, ParsedYaml, YamlProblems, format_key_path, parse_yaml
@@ -43,20 +43,23 @@ def verify_rendered(
     variables: list[Variable] | None = None,
     templates: Mapping[str, str] | None = None,
     compose_base: str | None = None,
+    addresses: Sequence[Address] = (),
 ) -> list[Problem]:
     """Every problem of the rendered ``files``; with ``variables``, .env values are compared too.
 
     ``templates`` (output -> template path) lets each problem name the template that wrote it;
     ``compose_base``, the text of the project's base compose file, is merged with the override
-    to check what the containers are told (mantis_render.wiring).
+    to check what the containers are told (mantis_render.wiring) of the store ``addresses``
+    (mantis_render.stack.addresses).
     """
     problems = []
+    against = _Against(compose_base, tuple(addresses))
     verified = cache_folder("verified")
     for path, text in files.items():
-        key = _verified_key(path, text, files, variables, compose_base) if verified else None
+        key = _verified_key(path, text, files, variables, against) if verified else None
         if key is not None and verified is not None and (verified / key).is_file():
             continue  # this very text passed these very checks before
-        found = _verify_file(path, text, display_prefix + path, files, variables, compose_base)
+        found = _verify_file(path, text, display_prefix + path, files, variables, against)
         if key is not None and verified is not None and not found:
             write_cached(verified / key, "")
         if templates and path in templates:
@@ -67,12 +70,19 @@ def verify_rendered(
     return sorted(problems)
 
 
+class _Against(NamedTuple):
+    """What the override is checked against: the base compose file, the stores' addresses."""
+
+    compose_base: str | None
+    addresses: tuple[Address, ...]
+
+
 def _verified_key(
     path: str,
     text: str,
     files: Mapping[str, str],
     variables: list[Variable] | None,
-    compose_base: str | None,
+    against: _Against,
 ) -> str | None:
     """What a schema check's verdict on ``text`` depends on, hashed: the checks themselves (this
     package's code and schemas, the Kubernetes and compose schemas installed), the text, and what
@@ -87,7 +97,9 @@ def _verified_key(
     if path == "k8s/kustomization.yaml":
         parts.append("\n".join(sorted(files)))
     if path == COMPOSE_OVERRIDE:
-        parts += [compose_base or "", json.dumps(sorted(_address_values(files, variables).items()))]
+        told = _address_values(files, variables, against.addresses)
+        stores = [(a.store.service, a.store.port, a.host, a.port) for a in against.addresses]
+        parts += [against.compose_base or "", json.dumps([sorted(told.items()), stores])]
     for part in parts:
         # a megabyte at a time: a large project's override is tens of megabytes
         for start in range(0, len(part), 1 << 20):
@@ -102,7 +114,7 @@ def _checks_stamp() -> str:
     schema or installed validator makes every cached verdict stale."""
     here = Path(__file__).parent
     paths = [
-        *sorted(here.glob("*.py")),
+        *sorted(here.rglob("*.py")),
         *sorted((here / "schemas").glob("*.json")),
         _kubernetes_schemas(),
         _package_folder("check_jsonschema") / "builtin_schemas" / "vendor" / "compose-spec.json",
@@ -121,11 +133,12 @@ def _checks_stamp() -> str:
 def _wiring(
     document: Any,
     files: Mapping[str, str],
-    compose_base: str | None,
+    against: _Against,
     variables: list[Variable] | None,
 ) -> list[tuple[KeyPath, str, str]]:
     """The wiring failures of the override ``document`` merged with the base compose file."""
     base = None
+    compose_base = against.compose_base
     if compose_base is not None:
         try:
             base = parse_yaml(compose_base, COMPOSE_BASE, with_lines=False).data
@@ -133,15 +146,18 @@ def _wiring(
             return [
                 ((), f"the base file it applies to: {problem}", "") for problem in error.problems
             ]
+    told = _address_values(files, variables, against.addresses)
     return wiring_failures(
-        document, base if isinstance(base, dict) else None, _address_values(files, variables)
+        document, base if isinstance(base, dict) else None, told, against.addresses
     )
 
 
-def _address_values(files: Mapping[str, str], variables: list[Variable] | None) -> dict[str, str]:
+def _address_values(
+    files: Mapping[str, str], variables: list[Variable] | None, known: Sequence[Address]
+) -> dict[str, str]:
     """The store addresses the .env gives the services: from the variables being rendered (a
     large project's .env has tens of thousands of lines), or else read back from the file."""
-    names = {name for address in ADDRESSES for name in (address.host, address.port) if name}
+    names = {name for address in known for name in (address.host, address.port) if name}
     if variables is not None:
         return {v.name: v.value for v in variables if v.name in names and v.value is not None}
     env_file, _ = read_dotenv(files.get(".env", files.get(".env.example", "")))
@@ -154,7 +170,7 @@ def _verify_file(
     shown: str,
     files: Mapping[str, str],
     variables: list[Variable] | None,
-    compose_base: str | None = None,
+    against: _Against,
 ) -> list[Problem]:
     problems = []
     if path.endswith((".yaml", ".yml")):
@@ -171,7 +187,7 @@ def _verify_file(
         check = YAML_CHECKS.get(path)
         failures = [(*failure, "") for failure in check(parsed.data, files)] if check else []
         if not failures and path == COMPOSE_OVERRIDE:
-            failures = _wiring(parsed.data, files, compose_base, variables)
+            failures = _wiring(parsed.data, files, against, variables)
         del parsed  # before the parse with lines, on a large project
         if failures:
             located = parse_yaml(text, shown)

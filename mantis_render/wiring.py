@@ -13,10 +13,10 @@ Each failure is (where in the override, message, rule id). The rules:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from .stack import ADDRESSES, STORES, Address, is_loopback
+from .stack import Address, is_loopback
 from .yaml_source import KeyPath
 
 Failure = tuple[KeyPath, str, str]
@@ -31,13 +31,17 @@ _DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}")
 
 
 def wiring_failures(
-    override: Mapping[str, Any], base: Mapping[str, Any] | None, env_file: Mapping[str, str]
+    override: Mapping[str, Any],
+    base: Mapping[str, Any] | None,
+    env_file: Mapping[str, str],
+    addresses: Sequence[Address],
 ) -> list[Failure]:
-    """``env_file``: the variables of the .env the services read (host-side values)."""
+    """``env_file``: the variables of the .env the services read (host-side values);
+    ``addresses``: the stores' (mantis_render.stack.addresses)."""
     base_services = _mapping((base or {}).get("services"))
     override_services = _mapping(override.get("services"))
     names = set(base_services) | set(override_services)
-    listening = _listening_ports(override)
+    listening = _listening_ports(override, addresses)
     failures: list[Failure] = []
     # One service merged at a time: a large project's stack has tens of thousands.
     for name in sorted(names):
@@ -54,7 +58,7 @@ def wiring_failures(
         if ENV_FILE not in _env_files(service):
             continue  # not a MANTIS service: it is told nothing of the stores
         told = _Told(_environment(service), env_file)
-        for address in ADDRESSES:
+        for address in addresses:
             failures += _address_failures(name, address, told, listening)
     return failures
 
@@ -124,10 +128,12 @@ def _merged(base: Mapping[str, Any] | None, override: Mapping[str, Any] | None) 
     return merged
 
 
-def _listening_ports(override: Mapping[str, Any]) -> dict[str, set[int]]:
+def _listening_ports(
+    override: Mapping[str, Any], addresses: Sequence[Address]
+) -> dict[str, set[int]]:
     """The ports each service listens on for the other containers: a store's from the table,
     a MANTIS service's from its published targets."""
-    ports: dict[str, set[int]] = {store.service: {store.port} for store in STORES}
+    ports = {address.store.service: {address.store.port} for address in addresses}
     for name, service in _mapping(override.get("services")).items():
         if name not in ports and isinstance(service, Mapping):
             targets = {

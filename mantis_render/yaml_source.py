@@ -101,7 +101,7 @@ def describe_yaml_error(error: yaml.MarkedYAMLError) -> tuple[int, str]:
 
 
 def format_key_path(path: KeyPath) -> str:
-    """``('kafka', 'bootstrap_servers', 0)`` -> ``kafka.bootstrap_servers[0]``."""
+    """``('broker', 'servers', 0)`` -> ``broker.servers[0]``."""
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)

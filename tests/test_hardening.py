@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from mantis_render import schema_problems
-from mantis_render.schema import MAX_COUNT, MAX_CPUS, MAX_MEMORY_MB
+from mantis_render.catalogue.types import MAX_COUNT, MAX_CPUS, MAX_MEMORY_MB
 from mantis_render.yaml_source import parse_yaml
 
 from .conftest import REPO, CliRun, line_of

@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 
 from mantis_render.precheck import compile_rules, vouches
 from mantis_render.profiles import ProfileSet
-from mantis_render.schema import CHECKS, PROFILE_SCHEMA, TYPES
+from mantis_render.schema import CHECKS, TYPES
 from mantis_render.schema_problems import _ProfileValidator
 
 from .conftest import REPO
 
+PROFILE_SCHEMA = ProfileSet(REPO / "profiles").catalogue.schema  # the shipped catalogue's
 SERVICES_RULES = PROFILE_SCHEMA["services"]
 PREDICATE = compile_rules(SERVICES_RULES, TYPES, CHECKS)
 CERBERUS = _ProfileValidator({"services": SERVICES_RULES})

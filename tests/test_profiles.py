@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ def profiles(tmp_path: Path) -> ProfileSet:
     (tmp_path / "_root.yaml").write_text("a:\n  x: 1\n  y: [1, 2]\n  z: {p: 1}\nb: base\n")
     (tmp_path / "_mid.yaml").write_text("extends: _root\na:\n  x: 2\n")
     (tmp_path / "env.yaml").write_text("extends: _mid\n\na:\n  y: [3]\n  z: flat\nc: own\n")
+    shutil.copy(REPO / "profiles/_catalogue.yaml", tmp_path)  # loading reads it; merging not
     return ProfileSet(tmp_path)
 
 

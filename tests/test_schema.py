@@ -5,12 +5,19 @@ from __future__ import annotations
 import cerberus
 import pytest
 
-from mantis_render.schema_problems import VALIDATED_SCHEMAS, _ProfileValidator
+from mantis_render.catalogue.builtin import TIERS
+from mantis_render.profiles import ProfileSet
+from mantis_render.schema_problems import _ProfileValidator, validated_schemas
+
+from .conftest import REPO
 
 
-@pytest.mark.parametrize("name", sorted(VALIDATED_SCHEMAS))
-def test_our_schemas_are_valid_cerberus_schemas(name: str) -> None:
-    _ProfileValidator(VALIDATED_SCHEMAS[name])  # raises SchemaError on any rule cerberus refuses
+@pytest.mark.parametrize("tier", [*TIERS, None])
+@pytest.mark.parametrize("name", ["profile", "services"])
+def test_our_schemas_are_valid_cerberus_schemas(name: str, tier: str | None) -> None:
+    """The shipped catalogue compiled, for each tier (and for a profile with no valid tier)."""
+    schemas = validated_schemas(ProfileSet(REPO / "profiles").catalogue, tier)
+    _ProfileValidator(schemas[name])  # raises SchemaError on any rule cerberus refuses
 
 
 def test_cerberus_refuses_a_schema_with_a_mistake() -> None:

@@ -11,6 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from mantis_render.cli import main
+from mantis_render.profiles import ProfileSet
+from mantis_render.stack import addresses
 from mantis_render.wiring import wiring_failures
 
 from .conftest import REPO, VAULT_VARIABLES, CliRun, line_of
@@ -19,6 +21,7 @@ from .test_outputs import CONTAINER_ADDRESSES
 from .vault_server import DevVault
 
 ENVIRONMENTS = ["development", "staging", "production"]
+ADDRESSES = addresses(ProfileSet(REPO / "profiles").catalogue)  # the shipped catalogue's stores
 STORES_THE_SERVICES_USE = ["kafka", "minio", "mlflow", "postgres", "redis", "timescaledb"]
 APPLICATION_SERVICES = [
     "anomaly-detection",
@@ -238,8 +241,8 @@ def test_the_wiring_merges_base_and_override_as_compose_does() -> None:
     told_redis = {"services": {"api": {"environment": {"REDIS_HOST": "redis"}}}}
     env_file = {"REDIS_HOST": "localhost", "REDIS_PORT": "6379", "MINIO_HOST": "s3.example.com"}
 
-    assert wiring_failures(told_redis, base, env_file) == []
-    assert wiring_failures({"services": {}}, base, env_file) == [
+    assert wiring_failures(told_redis, base, env_file, ADDRESSES) == []
+    assert wiring_failures({"services": {}}, base, env_file, ADDRESSES) == [
         (
             ("services", "api", "environment", "REDIS_HOST"),
             "REDIS_HOST: the container is told 'localhost', which inside a container is the "
@@ -261,4 +264,4 @@ def test_the_wiring_merges_base_and_override_as_compose_does() -> None:
 )
 def test_a_base_file_of_the_wrong_shape_is_read_as_empty_not_a_crash(base: Any) -> None:
     override = {"services": {"api": {"env_file": [".env"], "environment": {"REDIS_HOST": "redis"}}}}
-    assert wiring_failures(override, base, {"REDIS_HOST": "localhost"}) == []
+    assert wiring_failures(override, base, {"REDIS_HOST": "localhost"}, ADDRESSES) == []

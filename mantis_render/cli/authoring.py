@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 
 DOCS_FILE = "docs/variables.md"
+CATALOGUE_DOCS_FILE = "docs/catalogue.md"
 SCHEMA_FILES = {
     "profile.schema.json": False,  # a merged profile: every required key
     "profile-file.schema.json": True,  # one file, as an editor sees it
@@ -35,11 +36,15 @@ SCHEMA_FILES = {
 )
 @click.pass_obj
 def docs(root: Path, check_only: bool) -> None:
-    """Write docs/variables.md: every variable, its description, type, and value per environment.
+    """Write docs/variables.md: every variable, its description, type, and value per environment;
+    and docs/catalogue.md: every type and key the catalogue may use.
 
     Secrets show their reference, never their value.
     """
+    from ..catalogue.reference import catalogue_reference
     from ..errors import MantisRenderError
+    from ..policy import RULES
+    from ..yaml_source import format_key_path
 
     project = open_project(root)
     try:
@@ -48,6 +53,13 @@ def docs(root: Path, check_only: bool) -> None:
         exit_invalid_if(report(error.problems))
         return
     _write_or_check(root / DOCS_FILE, text, check_only, "mantis-render docs")
+    rules = [
+        (rule.id, rule.description, [format_key_path(path) for path in rule.reads])
+        for rule in RULES.values()
+        if rule.reads
+    ]
+    reference = catalogue_reference(rules)
+    _write_or_check(root / CATALOGUE_DOCS_FILE, reference, check_only, "mantis-render docs")
 
 
 @click.command(name="schema")
@@ -65,10 +77,17 @@ def schema_command(root: Path, check_only: bool) -> None:
     """
     import json
 
+    from ..errors import MantisRenderError
     from ..json_schema import profile_json_schema
 
+    try:
+        catalogue = open_project(root).catalogue()
+    except MantisRenderError as error:
+        exit_invalid_if(report(error.problems))
+        return
     for name, per_file in SCHEMA_FILES.items():
-        text = json.dumps(profile_json_schema(per_file), indent=2, ensure_ascii=False) + "\n"
+        document = profile_json_schema(catalogue, per_file)
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         _write_or_check(root / "schemas" / name, text, check_only, "mantis-render schema")
 
 

@@ -143,7 +143,7 @@ def _coloured(line: str) -> str:
 def explain(root: Path, environment: str, variable: str, output_format: str) -> None:
     """Explain VAR of ENV: its value, the line that set it, what it overrode, where it lands.
 
-    VAR is a variable (POSTGRES_HOST) or a setting (postgres.host). Secrets show their reference,
+    VAR is a variable (DATABASE_HOST) or a setting (database.host). Secrets show their reference,
     never their value.
     """
     from ..errors import MantisRenderError

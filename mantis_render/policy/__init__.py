@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
+from ..catalogue import Catalogue
+from ..catalogue.builtin import TIERS
 from ..certificates import Certificate
 from ..errors import Problem, closest, quoted
 from ..profiles import Location, Profile
-from ..schema import TIERS
 from ..variables import Variable, value_at
 from ..yaml_source import KeyPath, format_key_path
 
@@ -68,6 +69,9 @@ class Rule(NamedTuple):
     tiers: frozenset[str]
     description: str
     check: Check
+    # The settings it reads by name: it applies where the catalogue lists it under policy:
+    # (and declares them); a rule without applies to every project.
+    reads: tuple[KeyPath, ...] = ()
 
     def severity_in(self, tier: str) -> Severity:
         return self.severity if isinstance(self.severity, str) else self.severity[tier]
@@ -81,12 +85,13 @@ def rule(
     description: str,
     tiers: Iterable[str] = ALL_TIERS,
     severity: Severity | Mapping[str, Severity] = "error",
+    reads: Iterable[KeyPath] = (),
 ) -> Callable[[Check], Check]:
-    """Register a check as a rule."""
+    """Register a check as a rule; ``reads``: the settings it names (see Rule.reads)."""
 
     def register(check: Check) -> Check:
         assert rule_id not in RULES, rule_id
-        RULES[rule_id] = Rule(rule_id, severity, frozenset(tiers), description, check)
+        RULES[rule_id] = Rule(rule_id, severity, frozenset(tiers), description, check, tuple(reads))
         return check
 
     return register
@@ -107,8 +112,11 @@ def check_policy(context: Context) -> PolicyResult:
     environment = context.environment
     waivers = _waivers(environment.profile)
     problems, waived, fired = [], [], set()
+    applied = environment.profile.catalogue.policy
     for registered in RULES.values():
         if environment.tier not in registered.tiers:
+            continue
+        if registered.reads and registered.id not in applied:
             continue
         for finding in registered.check(context):
             fired.add(registered.id)
@@ -174,6 +182,33 @@ def _waiver_problems(
     return problems
 
 
+def catalogue_problems(catalogue: Catalogue) -> list[tuple[int, str]]:
+    """The mistakes of the catalogue's policy: list, as (index in it, message): a rule that does
+    not exist, one that applies to every project anyway, one that reads a setting the catalogue
+    does not declare."""
+    declared = set(catalogue.types)
+    found = []
+    for index, rule_id in enumerate(catalogue.policy):
+        registered = RULES.get(rule_id)
+        if registered is None:
+            close = closest(rule_id, [r.id for r in RULES.values() if r.reads])
+            hint = f"; did you mean {close!r}?" if close else ""
+            found.append((index, f"no rule named {quoted(rule_id)}{hint}"))
+        elif not registered.reads:
+            found.append((index, f"{rule_id} applies to every project; remove it from policy:"))
+        else:
+            missing = [format_key_path(path) for path in registered.reads if path not in declared]
+            if missing:
+                found.append(
+                    (
+                        index,
+                        f"{rule_id} reads {', '.join(missing)}, which the catalogue does not "
+                        "declare",
+                    )
+                )
+    return found
+
+
 def failing(problems: Iterable[Problem]) -> list[Problem]:
     return [problem for problem in problems if problem.severity == "error"]
 
@@ -192,6 +227,7 @@ __all__ = [
     "Finding",
     "PolicyResult",
     "Rule",
+    "catalogue_problems",
     "check_policy",
     "failing",
     "rule",

@@ -9,19 +9,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import stack
+from ..certificates import host_settings
 from ..errors import quoted
 from . import Context, Finding, rule
 
-# The stores written as host and port (Kafka is a list of bootstrap servers).
-STORES = [store.section for store in stack.STORES if store is not stack.KAFKA]
 LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 def _hosts(context: Context) -> Iterator[tuple[tuple[Any, ...], str]]:
-    for store in STORES:
-        yield (store, "host"), context.environment.value((store, "host"))
-    for index, server in enumerate(context.environment.value(("kafka", "bootstrap_servers"))):
-        yield ("kafka", "bootstrap_servers", index), server.rpartition(":")[0]
+    """Every host setting, and the host of each server of every list of servers."""
+    yield from host_settings(context.environment.profile)
 
 
 @rule("well-formed-hosts", "Every host is an IP address or a valid DNS name (RFC 1123)")
@@ -69,15 +66,20 @@ def no_localhost(context: Context) -> Iterator[Finding]:
 def unique_host_ports(context: Context) -> Iterator[Finding]:
     """The ports the compose override publishes: each store's; each service's if it runs once."""
     environment = context.environment
+    catalogue = environment.profile.catalogue
     published: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    for store in STORES:
-        published[environment.value((store, "port"))].append((store, "port"))
-    first_broker = environment.value(("kafka", "bootstrap_servers"))[0]
-    published[int(first_broker.rpartition(":")[2])].append(("kafka", "bootstrap_servers", 0))
-    if environment.value(("resources", "replicas")) == 1:
-        for service in environment.value(("services",)):
-            published[environment.value(("services", service, "port"))].append(
-                ("services", service, "port")
+    for store in catalogue.stores:
+        if store.port_setting is not None:
+            published[environment.value(store.port_setting)].append(store.port_setting)
+    for store in catalogue.stores:
+        if store.servers is not None:  # the first server's port: its host listener
+            first = environment.value(store.servers)[0]
+            published[int(first.rpartition(":")[2])].append((*store.servers, 0))
+    section = catalogue.services_section
+    if section is not None and catalogue.runs_once(environment.profile.data):
+        for service in environment.value((section,)):
+            published[environment.value((section, service, "port"))].append(
+                (section, service, "port")
             )
     for port, paths in published.items():
         for path in paths:

@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import quoted
-from ..schema import secret_paths, value_at_path
+from ..schema import value_at_path
 from . import Context, Environment, Finding, rule
 
 # `<CHANGE_ME_POSTGRES_PASSWORD>`, `<VAULT_SECRET>` and the like, left from a hand-kept template.
 PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*(?::[^>]*)?>")
-SECRET_PATHS = frozenset(secret_paths())
 
 
 @rule(
@@ -22,11 +21,12 @@ SECRET_PATHS = frozenset(secret_paths())
 )
 def no_placeholders(context: Context) -> Iterator[Finding]:
     environment = context.environment
+    secret_paths = frozenset(environment.profile.catalogue.secret_paths)
     for path, value in _leaves(environment.profile.data, ()):
         if isinstance(value, str) and PLACEHOLDER.search(value):
             shown = (
                 "holds a placeholder"
-                if path in SECRET_PATHS
+                if path in secret_paths
                 else f"holds the placeholder {quoted(value)}"
             )
             yield Finding(
@@ -42,7 +42,7 @@ def no_placeholders(context: Context) -> Iterator[Finding]:
     ["staging", "production"],
 )
 def secrets_are_references(context: Context) -> Iterator[Finding]:
-    for path in sorted(SECRET_PATHS):
+    for path in sorted(context.environment.profile.catalogue.secret_paths):
         value = value_at_path(context.environment.profile.data, path)
         if isinstance(value, str) and not PLACEHOLDER.search(
             value

@@ -11,7 +11,7 @@ MIN_LENGTH = 16
 MIN_CLASSES = 3  # of: lowercase, uppercase, digits, other characters
 
 
-@rule("staging-tls", "TLS on in staging", ["staging"])
+@rule("staging-tls", "TLS on in staging", ["staging"], reads=[("security", "tls")])
 def tls(context: Context) -> Iterator[Finding]:
     if context.environment.value(("security", "tls")) is not True:
         yield Finding(("security", "tls"), "must be true in staging")

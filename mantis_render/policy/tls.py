@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from ..certificates import CERTIFICATE, covers, public_hosts, renew_before_days
+from ..certificates import certificate_path, covers, public_hosts, renew_before_days
 from . import Context, Finding, rule
 
 
@@ -14,6 +14,7 @@ from . import Context, Finding, rule
     "production-tls-certificate",
     "Production with TLS on references its certificate (tls.certificate, tls.private_key)",
     ["production"],
+    reads=[("security", "tls"), ("tls", "certificate"), ("tls", "private_key")],
 )
 def production_certificate(context: Context) -> Iterator[Finding]:
     environment = context.environment
@@ -34,7 +35,8 @@ def production_certificate(context: Context) -> Iterator[Finding]:
 def certificate_hosts(context: Context) -> Iterator[Finding]:
     environment = context.environment
     certificate = environment.certificate
-    if certificate is None:
+    where = certificate_path(environment.profile)
+    if certificate is None or where is None:
         return  # not resolved here: nothing to judge
     missing = sorted(
         {
@@ -46,7 +48,7 @@ def certificate_hosts(context: Context) -> Iterator[Finding]:
     if missing:
         names = ", ".join(certificate.hosts) or "none"
         yield Finding(
-            CERTIFICATE,
+            where,
             f"the certificate ({certificate.subject}; names: {names}) does not cover "
             f"{', '.join(missing)}",
         )
@@ -61,7 +63,8 @@ def certificate_hosts(context: Context) -> Iterator[Finding]:
 def certificate_expiry(context: Context) -> Iterator[Finding]:
     environment = context.environment
     certificate = environment.certificate
-    if certificate is None:
+    where = certificate_path(environment.profile)
+    if certificate is None or where is None:
         return  # not resolved here: secrets audit reads it from its store
     now = datetime.now(UTC)
     expires = certificate.not_after.date().isoformat()
@@ -69,13 +72,13 @@ def certificate_expiry(context: Context) -> Iterator[Finding]:
     days_left = (certificate.not_after - now).days
     if certificate.not_after <= now:
         yield Finding(
-            CERTIFICATE,
+            where,
             f"the certificate ({certificate.subject}) expired on {expires}: renew it, and store "
             "the new one at this reference",
         )
     elif days_left < renew:
         yield Finding(
-            CERTIFICATE,
+            where,
             f"the certificate ({certificate.subject}) expires on {expires}, in {days_left} days: "
             f"within renew_before_days ({renew}); renew it",
         )
