@@ -31,10 +31,11 @@ def consumer_problems(
     ]
     if kubernetes:
         plain = [v for v in variables if v.source == "setting"]
-        problems += _too_large(profile, "the ConfigMap mantis-config", plain)
+        project = profile.catalogue.project
+        problems += _too_large(profile, f"the ConfigMap {project}-config", plain)
         in_cluster = [v for v in variables if v.secret and v.source not in ("env", "file")]
-        problems += _too_large(profile, "the Secret mantis-secrets", in_cluster)
-        problems += _too_large(profile, "the Secret mantis-tls", list(tls))
+        problems += _too_large(profile, f"the Secret {project}-secrets", in_cluster)
+        problems += _too_large(profile, f"the Secret {project}-tls", list(tls))
     return problems
 
 

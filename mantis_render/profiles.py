@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from .catalogue import Catalogue
     from .yaml_source import KeyPath
 
-# An environment becomes the Kubernetes namespace "mantis-<name>": a DNS label of at most 63.
+# An environment becomes the Kubernetes namespace "<project>-<name>": a DNS label of at most 63
+# (checked with the project's name; a name alone is a label with room for a short one).
 ENVIRONMENT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,54}[a-z0-9])?")
 PARTIAL_NAME = re.compile(r"_[a-z0-9][a-z0-9_-]{0,62}")
 PROFILE_SUFFIX = ".yaml"

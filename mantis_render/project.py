@@ -57,6 +57,9 @@ if TYPE_CHECKING:
     from .provision import Provisioning
 
 
+MAX_NAMESPACE = 63  # a DNS label
+
+
 class RenderedEnvironment(NamedTuple):
     """Everything one environment renders to, held in memory until it is written.
 
@@ -232,9 +235,15 @@ class Project:
     def load_valid(self, name: str) -> Profile:
         """The merged profile of ``name``, or ProfileError with every schema problem."""
         if name not in self._loaded:
-            self.catalogue()
+            namespace = self.catalogue().namespace(name)
             profile = self.profiles.load(name, local=self.local)
             problems = validate_profile(profile)
+            if len(namespace) > MAX_NAMESPACE:
+                message = (
+                    f"its Kubernetes namespace {namespace} has {len(namespace)} characters, over "
+                    f"{MAX_NAMESPACE}: shorten the environment's name or the catalogue's project"
+                )
+                problems.append(Problem(profile.file, 0, "", message))
             if problems:
                 raise ProfileError(problems)
             self._loaded[name] = profile

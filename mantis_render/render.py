@@ -231,7 +231,8 @@ def _context(
     told = stack.container_values(catalogue, profile.data)
     return {
         "environment": profile.name,
-        "namespace": f"mantis-{profile.name}",
+        "project": catalogue.project,
+        "namespace": catalogue.namespace(profile.name),
         "sources": profile.sources,
         "profile": profile.data,
         "variables": variables,

@@ -37,8 +37,8 @@ BREAKS = [
     Break(
         "ConfigMap (kustomize generator)",
         "k8s/kustomization.yaml.j2",
-        "  - name: mantis-config\n",
-        "  - name: mantis-config\n    behaviour: merge\n",
+        "  - name: {{ project }}-config\n",
+        "  - name: {{ project }}-config\n    behaviour: merge\n",
         "staging",
         "k8s/kustomization.yaml",
         "behaviour",

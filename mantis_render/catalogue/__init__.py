@@ -52,6 +52,7 @@ class Catalogue:
     def __init__(
         self,
         file: str,
+        project: str,
         title: str,
         schema: dict[str, Any],
         types: Mapping[KeyPath, str],
@@ -60,6 +61,7 @@ class Catalogue:
         replicas: KeyPath | None,
     ) -> None:
         self.file = file  # as shown to the user
+        self.project = project  # its name: it starts the Kubernetes names
         self.title = title
         self.schema = schema
         self.types = dict(types)
@@ -69,6 +71,10 @@ class Catalogue:
 
     def __repr__(self) -> str:
         return f"Catalogue({self.file!r})"
+
+    def namespace(self, environment: str) -> str:
+        """The Kubernetes namespace of an environment."""
+        return f"{self.project}-{environment}"
 
     def schema_for(self, tier: Any) -> dict[str, Any]:
         """The rules for an environment of ``tier``: each setting whose requirement differs by

@@ -51,7 +51,9 @@ from .types import (
     valid_pattern,
 )
 
-TOP_KEYS = ("title", "settings", "policy")
+TOP_KEYS = ("project", "title", "settings", "policy")
+# The project's name starts its Kubernetes names (<project>-<env>, <project>-config): a DNS label.
+PROJECT_NAME = re.compile(r"[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?")
 KEY_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,127}")
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -147,6 +149,7 @@ def _from_document(shown: str, document: Mapping[str, Any]) -> Catalogue:
     replicas = document.get("replicas")
     return Catalogue(
         shown,
+        document["project"],
         document["title"],
         schema,
         paths(document["types"]),
@@ -179,7 +182,8 @@ class _Compiler:
         self.problems.append(Problem(self.shown, line or 1, shown_key, message))
 
     def compile(self, data: Any) -> dict[str, Any]:
-        document: dict[str, Any] = {"title": DEFAULT_TITLE, "schema": {}, "types": [], "tiered": []}
+        document: dict[str, Any] = {"project": "", "title": DEFAULT_TITLE, "schema": {}}
+        document |= {"types": [], "tiered": []}
         document["policy"] = []
         if not isinstance(data, dict):
             self.problem((), "a catalogue is a mapping with a settings: section")
@@ -187,6 +191,16 @@ class _Compiler:
         for key in data:
             if key not in TOP_KEYS:
                 self._unknown((key,), key, TOP_KEYS)
+        project = data.get("project")
+        if not isinstance(project, str) or not PROJECT_NAME.fullmatch(project):
+            self.problem(
+                ("project",),
+                "needs project: the project's name, which starts its Kubernetes names "
+                "(lowercase letters, digits and '-', at most 20)",
+                ("project",),
+            )
+        else:
+            document["project"] = project
         title = data.get("title", DEFAULT_TITLE)
         if not isinstance(title, str) or not title.strip() or "\n" in title:
             self.problem(("title",), "must be a one-line text", ("title",))

@@ -22,7 +22,7 @@ from .common import VERBOSITY
     type=click.Path(file_okay=False),
     default=".",
     show_default=True,
-    help="Project folder holding profiles/ and templates/.",
+    help="The project folder (profiles/, templates/).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print problems only.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print each file written or removed.")
@@ -33,13 +33,13 @@ def main(context: click.Context, root: str, quiet: bool, verbose: bool) -> None:
 
     \b
     Workflows:
+      mantis-render init [DIR]            a new project that renders on its first run
       mantis-render render staging|--all  render into rendered/ENV/ (make render)
       mantis-render validate              schema and policy of every profile; writes nothing
       mantis-render check                 is the committed rendered/ current? (CI, pre-commit)
       mantis-render diff staging          what render would change, secrets masked
       mantis-render explain staging VAR   where a value comes from and where it goes
       mantis-render changes --format markdown   a change reviewed, as a PR comment
-      mantis-render new qa --from staging a new environment from an existing one
       mantis-render exec staging -- CMD   run CMD with staging's variables, nothing written
       mantis-render doctor                the guide's troubleshooting, one line per check
 
@@ -65,6 +65,7 @@ for command in (
     review.verify,
     review.changes,
     secrets.secrets,
+    authoring.init,
     authoring.docs,
     authoring.schema_command,
     authoring.new,

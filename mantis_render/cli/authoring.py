@@ -28,6 +28,49 @@ SCHEMA_FILES = {
 
 
 @click.command()
+@click.argument("directory", metavar="[DIR]", required=False, type=click.Path(file_okay=False))
+@click.option(
+    "--example",
+    type=click.Choice(["minimal", "mantis"]),
+    default="minimal",
+    show_default=True,
+    help="minimal: a small catalogue, one database, one service; mantis: the whole MANTIS project.",
+)
+@click.pass_obj
+def init(root: Path, directory: str | None, example: str) -> None:
+    """Start a project in DIR (default: --root): a catalogue, profiles, templates, .gitignore lines
+    and a pre-commit hook, that validates and renders on its first run.
+
+    Nothing is written where a project is already; .gitignore only gains the lines it lacks.
+    """
+    from pathlib import Path
+
+    from ..errors import MantisRenderError
+    from ..starter import init_project
+
+    target = Path(directory) if directory is not None else root
+    try:
+        written = init_project(target, example)
+    except MantisRenderError as error:
+        exit_invalid_if(report(error.problems))
+        return
+    for item in written:
+        if item.outcome == "kept" and item.path == ".pre-commit-config.yaml":
+            say(f"{target / item.path}: kept; add the hook mantis-render-check (see docs)")
+        else:
+            verbose_or_summary = item.outcome != "written" or not item.path.startswith(
+                ("profiles/", "templates/", "compose/")
+            )
+            if verbose_or_summary:
+                say(f"{target / item.path}: {item.outcome}")
+    files = [
+        item for item in written if item.path.startswith(("profiles/", "templates/", "compose/"))
+    ]
+    _write_schemas(target, check_only=False)
+    say(f"{target}: a new project, {len(files)} files; next: mantis-render render --all")
+
+
+@click.command()
 @click.option(
     "--check",
     "check_only",
@@ -75,6 +118,10 @@ def schema_command(root: Path, check_only: bool) -> None:
 
     Profiles name it in their first line, so the YAML language server checks and completes them.
     """
+    _write_schemas(root, check_only)
+
+
+def _write_schemas(root: Path, check_only: bool) -> None:
     import json
 
     from ..errors import MantisRenderError
