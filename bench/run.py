@@ -44,11 +44,11 @@ import gc, json, sys, time
 from pathlib import Path
 from mantis_render.policy import Context, Environment, check_policy
 from mantis_render.profiles import ProfileSet
-from mantis_render.render import Renderer, outputs_for
-from mantis_render.schema import validate_profile
-from mantis_render.variables import environment_variables
-from mantis_render.verify import verify_rendered
-from mantis_render.output import write_environment
+from mantis_render.outputs.render import Renderer, outputs_for
+from mantis_render.profiles.validation import validate_profile
+from mantis_render.profiles.variables import environment_variables
+from mantis_render.outputs.verify import verify_rendered
+from mantis_render.outputs.writing import write_environment
 from mantis_render import yaml_source
 
 gc.disable()  # as the mantis-render command does
@@ -139,7 +139,7 @@ KAPITAN_TEMPLATES = {
 def make_kapitan_project(project: Path, folder: Path) -> Path:
     """A Kapitan project holding the variables of each environment of ``project``."""
     from mantis_render.profiles import ProfileSet
-    from mantis_render.variables import environment_variables
+    from mantis_render.profiles.variables import environment_variables
 
     (folder / "templates").mkdir(parents=True)
     for name, text in KAPITAN_TEMPLATES.items():

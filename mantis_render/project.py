@@ -10,28 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .catalogue import Catalogue
-from .certificates import CERTIFICATE_KIND, certificate_problems, tls_files
-from .errors import (
-    MantisRenderError,
-    PolicyError,
-    Problem,
-    ProfileError,
-    RenderError,
-    SecretError,
-)
+from .errors import MantisRenderError, PolicyError, Problem, ProfileError, RenderError, SecretError
 from .layout import DEFAULT_OUTPUT, PROFILES_DIR, TEMPLATES_DIR
-from .limits import consumer_problems
-from .output import read_environment
-from .policy import (
-    Context,
-    Environment,
-    PolicyResult,
-    catalogue_problems,
-    check_policy,
-    failing,
-)
-from .profiles import Profile, ProfileSet
-from .render import (
+from .outputs.limits import consumer_problems
+from .outputs.render import (
     COMPOSE_OVERRIDE_FILE,
     DOTENV,
     LOCAL_OVERRIDE,
@@ -42,19 +24,23 @@ from .render import (
     outputs_for,
     unwritable_values,
 )
-from .resolution import resolve_secrets
-from .schema import TIERS, validate_profile
-from .stack import addresses
-from .stores import Stores
-from .variables import Variable, environment_variables, secret_variables
-from .verify import COMPOSE_BASE, verify_rendered
+from .outputs.stack import addresses
+from .outputs.verify import COMPOSE_BASE, verify_rendered
+from .outputs.writing import read_environment
+from .policy import Context, Environment, PolicyResult, catalogue_problems, check_policy, failing
+from .profiles import Profile, ProfileSet
+from .profiles.validation import TIERS, validate_profile
+from .profiles.variables import Variable, environment_variables, secret_variables
+from .secrets.certificates import CERTIFICATE_KIND, certificate_problems, tls_files
+from .secrets.resolution import resolve_secrets
+from .secrets.stores import Stores
 
 if TYPE_CHECKING:
     # imported by the commands that use them: render needs none of them
-    from .audit import CertificateAge, SecretAge
-    from .compare import FileStatus
-    from .explain import Explanation
-    from .provision import Provisioning
+    from .review.compare import FileStatus
+    from .review.explain import Explanation
+    from .secrets.audit import CertificateAge, SecretAge
+    from .secrets.provision import Provisioning
 
 
 MAX_NAMESPACE = 63  # a DNS label
@@ -254,7 +240,7 @@ class Project:
     ) -> tuple[list[SecretAge], CertificateAge | None, list[Problem]]:
         """The rotation audit of an environment's secrets (from each store's metadata), and
         the expiry of its certificate (read from its store)."""
-        from .audit import audit_certificate, audit_rotation
+        from .secrets.audit import audit_certificate, audit_rotation
 
         profile = self.load_valid(name)
         stores = self.stores(environ)
@@ -278,10 +264,10 @@ class Project:
     def launch_environment(
         self, name: str, environ: Mapping[str, str], service: str | None = None
     ) -> tuple[dict[str, str], dict[str, str]]:
-        """The variables ``name`` gives a program (see mantis_render.launch), resolved as render
-        resolves them, policy included, and the composed secrets the compose containers are told
-        instead (containers.env); nothing is rendered or written."""
-        from .launch import launch_environment
+        """The variables ``name`` gives a program (mantis_render.developer.launch), resolved as
+        render resolves them, policy included, and the composed secrets the compose containers
+        are told instead (containers.env); nothing is rendered or written."""
+        from .developer.launch import launch_environment
 
         profile = self.load_valid(name)
         if service is not None:  # a mistake in the service name is said before any store
@@ -303,8 +289,8 @@ class Project:
         values = launch_environment(
             profile, resolution.variables, resolution.not_configured, service
         )
-        from .composed import container_forms
-        from .stack import container_data
+        from .outputs.stack import container_data
+        from .profiles.composed import container_forms
 
         inside_data = container_data(profile.catalogue, profile.data)
         forms = container_forms(profile.data, inside_data, resolution.variables)
@@ -312,8 +298,8 @@ class Project:
         return values, inside
 
     def init_secrets(self, name: str, environ: Mapping[str, str], dry_run: bool) -> Provisioning:
-        """Create the missing store secrets of ``name`` (see mantis_render.provision)."""
-        from .provision import init_secrets
+        """Create the missing store secrets of ``name`` (see mantis_render.secrets.provision)."""
+        from .secrets.provision import init_secrets
 
         profile = self.load_valid(name)
         secrets = [v for v in environment_variables(profile) if v.secret] + tls_files(profile)
@@ -331,7 +317,7 @@ class Project:
 
     def check(self, name: str, out_dir: Path) -> list[FileStatus]:
         """The committable files of ``name`` that are stale, missing or extra in ``out_dir``."""
-        from .compare import compare_files
+        from .review.compare import compare_files
 
         return compare_files(
             self.committable(name), read_environment(out_dir, name), f"{out_dir / name}/"
@@ -339,8 +325,8 @@ class Project:
 
     def diff(self, name: str, out_dir: Path) -> list[str]:
         """A unified diff from the committed files of ``name`` to a fresh render, secrets masked."""
-        from .compare import unified_diff
-        from .masking import Masker, secret_lines
+        from .review.compare import unified_diff
+        from .review.masking import Masker, secret_lines
 
         on_disk = read_environment(out_dir, name)
         names, values, marked = self.secret_traits(name)
@@ -348,9 +334,9 @@ class Project:
         return unified_diff(self.committable(name), on_disk, f"{out_dir / name}/", masker)
 
     def secret_traits(self, name: str) -> tuple[list[str], list[str], dict[str, str]]:
-        """What review output masks for ``name`` (mantis_render.masking): the names of its
+        """What review output masks for ``name`` (mantis_render.review.masking): the names of its
         secrets, their known values, and its committable files with a marker for each secret."""
-        from .masking import marked_profile, secret_values
+        from .review.masking import marked_profile, secret_values
 
         profile = self.load_valid(name)
         variables, tls = environment_variables(profile), tls_files(profile)
@@ -367,7 +353,7 @@ class Project:
         return names, secret_values([*variables, *tls]), files
 
     def verify(self, name: str, out_dir: Path) -> list[Problem]:
-        """Check the files of ``name`` on disk as their readers will (see mantis_render.verify)."""
+        """Check the files of ``name`` on disk as their readers will (outputs.verify)."""
         files = read_environment(out_dir, name, include_private=True)
         if not files:
             return [
@@ -397,8 +383,8 @@ class Project:
         )
 
     def explain(self, name: str, variable: str) -> Explanation:
-        """Where ``variable`` of ``name`` comes from and where it goes (mantis_render.explain)."""
-        from .explain import explain
+        """Where ``variable`` of ``name`` comes from and where it goes (review.explain)."""
+        from .review.explain import explain
 
         profile = self.load_valid(name)
         renderer = self._get_renderer()
@@ -409,8 +395,8 @@ class Project:
         return explain(profile, variable, render_everything)
 
     def variable_reference(self) -> str:
-        """docs/variables.md: every variable of every environment (mantis_render.docs)."""
-        from .docs import variable_reference
+        """docs/variables.md: every variable of every environment (mantis_render.developer.docs)."""
+        from .developer.docs import variable_reference
 
         profiles = {name: self.load_valid(name) for name in self.profiles.environments()}
         # The guide's column order: development, staging, production (then any other by name).
@@ -423,8 +409,8 @@ class Project:
 
     def new_environment(self, name: str, source: str) -> str:
         """The profile text of a new environment ``name`` made from ``source`` (not yet written)."""
-        from .new_profile import profile_from
-        from .provision import NOT_GENERATED, generate_secret
+        from .developer.new_profile import profile_from
+        from .secrets.provision import NOT_GENERATED, generate_secret
 
         profile = self.load_valid(source)
         own = self.profiles.display(source)

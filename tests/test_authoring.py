@@ -14,12 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 from mantis_render import __version__
+from mantis_render.catalogue.json_schema import profile_json_schema
 from mantis_render.cli import common, main
 from mantis_render.errors import MantisRenderError
-from mantis_render.json_schema import profile_json_schema
 from mantis_render.profiles import ProfileSet
+from mantis_render.profiles.validation import validate_profile
 from mantis_render.project import Project
-from mantis_render.schema import validate_profile
 from mantis_render.yaml_source import parse_yaml
 
 from .conftest import REPO, CliRun
@@ -231,7 +231,7 @@ def test_a_new_development_environment_gets_fresh_literal_secrets(
     (no-shared-secrets): each is generated anew, as secrets init would."""
     from mantis_render.policy.staging import MIN_CLASSES, MIN_LENGTH
     from mantis_render.profiles import ProfileSet
-    from mantis_render.variables import environment_variables
+    from mantis_render.profiles.variables import environment_variables
 
     assert cli("new", "sandbox", "--from", "development").exit_code == 0
     text = (project / "profiles/sandbox.yaml").read_text()

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mantis_render.composed import go_template, parse
+from mantis_render.profiles.composed import go_template, parse
 
 from .conftest import REPO, CliRun, line_of, vault_secret_values
 from .go_template import build, evaluate
@@ -208,7 +208,7 @@ PASSWORDS = st.text(
 @settings(max_examples=150, deadline=None)
 @given(password=PASSWORDS, host=st.sampled_from(["db.example.com", "db{{x}}.example.com"]))
 def test_go_and_python_agree_on_every_password(go_evaluate: Path, password: str, host: str) -> None:
-    from mantis_render.composed import compose
+    from mantis_render.profiles.composed import compose
 
     parts = parse(SHIPPED_URL)
     plain = {

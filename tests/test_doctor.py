@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mantis_render.probes import Login, postgres_login
+from mantis_render.developer.probes import Login, postgres_login
 
 from .conftest import REPO, CliRun
 from .database_servers import postgres_server, redis_server
@@ -233,7 +233,7 @@ def test_credentials_a_store_refuses_fail_with_its_reason_and_no_password(
 
 
 def test_the_postgres_image_keeps_only_the_first_line_of_a_password() -> None:
-    """Why a line feed in a PostgreSQL password is refused at render (mantis_render.limits):
+    """Why a line feed in a PostgreSQL password is refused at render (mantis_render.outputs.limits):
     initdb --pwfile, as the official image runs it, keeps the first line."""
     with postgres_server("mantis", "first line\nsecond line", "mantis") as server:
         whole = postgres_login(

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from mantis_render.filters import (
+from mantis_render.outputs.filters import (
     UnrepresentableValue,
     quote_dotenv,
     quote_kustomize_literal,
@@ -365,7 +365,7 @@ def test_a_value_wrapped_in_quotes_gets_one_pair_for_kustomize_to_strip() -> Non
 @given(st.lists(values, min_size=1, max_size=20))
 @example(CATALOGUE)
 def test_the_verifiers_dotenv_reader_reads_back_what_the_filter_writes(batch: list[str]) -> None:
-    from mantis_render.verify import read_dotenv
+    from mantis_render.outputs.verify import read_dotenv
 
     expected = {f"V{index}": value for index, value in enumerate(batch) if _representable(value)}
     text = "# a comment\n\n" + "".join(

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mantis_render import schema_problems
 from mantis_render.catalogue.types import MAX_COUNT, MAX_CPUS, MAX_MEMORY_MB
+from mantis_render.profiles import problems as schema_problems
 from mantis_render.yaml_source import parse_yaml
 
 from .conftest import REPO, CliRun, line_of

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from mantis_render.cli import main
+from mantis_render.outputs.render import PRIVATE_OUTPUTS
 from mantis_render.project import Project
-from mantis_render.render import PRIVATE_OUTPUTS
 
 from .conftest import REPO, VAULT_VARIABLES, vault_secret_values
 from .readers import (

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from mantis_render.precheck import compile_rules, vouches
+from mantis_render.catalogue.precheck import compile_rules, vouches
+from mantis_render.catalogue.rules import CHECKS, TYPES
 from mantis_render.profiles import ProfileSet
-from mantis_render.schema import CHECKS, TYPES
-from mantis_render.schema_problems import _ProfileValidator
+from mantis_render.profiles.problems import _ProfileValidator
 
 from .conftest import REPO
 
@@ -203,7 +203,7 @@ def test_a_valid_profile_is_checked_without_importing_cerberus() -> None:
     script = (
         "import sys; from pathlib import Path\n"
         "from mantis_render.profiles import ProfileSet\n"
-        "from mantis_render.schema import validate_profile\n"
+        "from mantis_render.profiles.validation import validate_profile\n"
         f"profiles = ProfileSet(Path({str(REPO / 'profiles')!r}))\n"
         "assert validate_profile(profiles.load('staging')) == []\n"
         "print('cerberus' in sys.modules)\n"

@@ -69,7 +69,7 @@ def test_misnamed_profile_files_are_reported_not_skipped(
 
 def test_secret_variables_are_the_secrets_of_environment_variables() -> None:
     """Other environments are kept for the run as their secrets only: the same variables."""
-    from mantis_render.variables import environment_variables, secret_variables
+    from mantis_render.profiles.variables import environment_variables, secret_variables
 
     profiles = ProfileSet(REPO / "profiles")
     for name in profiles.environments():

@@ -7,7 +7,7 @@ import pytest
 
 from mantis_render.catalogue.builtin import TIERS
 from mantis_render.profiles import ProfileSet
-from mantis_render.schema_problems import _ProfileValidator, validated_schemas
+from mantis_render.profiles.problems import _ProfileValidator, validated_schemas
 
 from .conftest import REPO
 

@@ -94,7 +94,7 @@ def test_list_imports_none_of_the_core() -> None:
 
 def test_report_formats_match_the_reporters() -> None:
     from mantis_render.layout import REPORT_FORMATS
-    from mantis_render.report import REPORTER_BY_NAME
+    from mantis_render.reporters import REPORTER_BY_NAME
 
     assert sorted(REPORT_FORMATS) == sorted(REPORTER_BY_NAME)
 

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from mantis_render.cli import main
+from mantis_render.outputs.stack import addresses
+from mantis_render.outputs.wiring import wiring_failures
 from mantis_render.profiles import ProfileSet
-from mantis_render.stack import addresses
-from mantis_render.wiring import wiring_failures
 
 from .conftest import REPO, VAULT_VARIABLES, CliRun, line_of
 from .readers import compose_config

@@ -185,7 +185,7 @@ def test_an_environment_without_vault_reads_from_its_first_store_by_default(
 
 
 def test_the_external_secret_schema_refuses_an_entry_with_an_empty_source(project: Path) -> None:
-    from mantis_render.verify import verify_rendered
+    from mantis_render.outputs.verify import verify_rendered
 
     document = {
         "apiVersion": "external-secrets.io/v1",
@@ -400,7 +400,7 @@ def test_any_aws_value_reads_back_exactly_and_is_never_printed_or_committed(
     from click.testing import CliRunner
 
     from mantis_render.cli import main
-    from mantis_render.filters import UnrepresentableValue, quote_dotenv
+    from mantis_render.outputs.filters import UnrepresentableValue, quote_dotenv
 
     from .conftest import AWS_HERMETIC, AWS_VARIABLES, VAULT_VARIABLES
 

@@ -67,7 +67,7 @@ def test_without_a_usable_cache_folder_the_render_is_the_same(
 
 
 def test_a_cache_that_cannot_be_written_is_skipped(project: Path, tmp_path: Path) -> None:
-    from mantis_render.render import make_jinja_environment
+    from mantis_render.outputs.render import make_jinja_environment
 
     gone = tmp_path / "removed-since"  # as if the cache folder was deleted during the run
     jinja = make_jinja_environment(project / "templates", cache_dir=gone)

@@ -135,10 +135,10 @@ def test_a_broken_template_fails_before_anything_is_written(
 
 def _render_text(project: Path, broken: Break) -> str:
     """The text the broken template produces, to find the line the problem names."""
-    from mantis_render.certificates import tls_files
+    from mantis_render.outputs.render import Renderer, outputs_for
     from mantis_render.profiles import ProfileSet
-    from mantis_render.render import Renderer, outputs_for
-    from mantis_render.variables import environment_variables
+    from mantis_render.profiles.variables import environment_variables
+    from mantis_render.secrets.certificates import tls_files
 
     profile = ProfileSet(project / "profiles").load(broken.environment)
     variables, tls = environment_variables(profile), tls_files(profile)
@@ -209,7 +209,7 @@ def test_verify_before_any_render(cli: CliRun, project: Path) -> None:
 
 
 def test_the_dotenv_reader_names_each_malformed_line_and_keeps_counting_lines() -> None:
-    from mantis_render.verify import read_dotenv
+    from mantis_render.outputs.verify import read_dotenv
 
     text = (
         "# header\n"
@@ -238,7 +238,7 @@ def test_the_dotenv_reader_names_each_malformed_line_and_keeps_counting_lines() 
 
 
 def test_a_dotenv_is_compared_with_the_profile_only_once_it_reads_back() -> None:
-    from mantis_render.verify import _check_dotenv
+    from mantis_render.outputs.verify import _check_dotenv
 
     expected = {"A": "one", "B": "two", "C": "three"}
     text = "A='one'\nB='TWO'\nD='four'\n"

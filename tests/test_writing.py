@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mantis_render import output
-from mantis_render.output import read_environment, write_environment
+from mantis_render.outputs import writing as output
+from mantis_render.outputs.writing import read_environment, write_environment
 
 from .conftest import CliRun
 
@@ -102,7 +102,7 @@ def test_without_an_atomic_exchange_the_fallback_gives_the_same_result(
 KILL_LOOP = """
 import json, sys
 from pathlib import Path
-from mantis_render.output import write_environment
+from mantis_render.outputs.writing import write_environment
 out, versions = Path(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text())
 while True:
     for files in versions:

@@ -34,7 +34,9 @@ class Store(NamedTuple):
     service: str  # on the compose network
     port: int  # where it listens for the other containers
     host_listener: int  # the container port its published host port maps to
-    protocol: str = ""  # what doctor logs in with to check its credentials (mantis_render.probes)
+    protocol: str = (
+        ""  # what doctor logs in with to check its credentials (mantis_render.developer.probes)
+    )
     for_services: bool = True  # False for a store that serves people, not the services
     host: KeyPath | None = None  # its host setting and port setting ...
     port_setting: KeyPath | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..secrets import STORE_KINDS, VAULT_PATH
+from ..secrets.references import STORE_KINDS, VAULT_PATH
 from .types import GO_DURATION, _limits
 
 # The kind of environment sets which policy rules apply (see mantis_render.policy).

@@ -59,7 +59,7 @@ VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,127}")
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 COMPOSE_KEYS = ("service", "port", "host_listener", "protocol", "for_services")
 PROTOCOLS = ("postgresql", "redis")
-# The settings of its section each protocol logs in with (mantis_render.doctor).
+# The settings of its section each protocol logs in with (mantis_render.commands.doctor).
 LOGIN_SETTINGS = {"postgresql": ("user", "database", "password"), "redis": ("password",)}
 # A variable the tool writes itself (the environment's name).
 TOOL_VARIABLES = ("ENVIRONMENT",)
@@ -130,9 +130,9 @@ def _cached(key: str) -> dict[str, Any] | None:
 def _compiler_stamp() -> str:
     """Size and modification time of the code that compiles a catalogue: a changed compiler
     makes every cached catalogue stale."""
-    here = Path(__file__).parent
+    here = Path(__file__).resolve().parent
     stamps = []
-    for path in [*sorted(here.glob("*.py")), here.parent / "secrets.py"]:
+    for path in [*sorted(here.glob("*.py")), here.parent / "secrets" / "references.py"]:
         try:
             stat = path.stat()
         except OSError:

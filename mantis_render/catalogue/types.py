@@ -29,7 +29,7 @@ MAX_MEMORY_MB = (2**63 - 1) // 2**20
 SECRET_KINDS = ("database-password", "api-key", "jwt-secret", "admin-password")
 # Secrets that are files: a certificate is renewed before it expires, not rotated on a period.
 SECRET_FILE_KINDS = ("certificate", "private-key")
-# What the store that takes a secret accepts (mantis_render.limits), checked once resolved.
+# What the store that takes a secret accepts (mantis_render.outputs.limits), checked once resolved.
 ACCEPTS_KEYS = ("consumer", "min_length", "single_line", "why")
 
 # The keys every entry may have, beside those of its type.

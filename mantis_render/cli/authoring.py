@@ -45,8 +45,8 @@ def init(root: Path, directory: str | None, example: str) -> None:
     """
     from pathlib import Path
 
+    from ..developer.starter import init_project
     from ..errors import MantisRenderError
-    from ..starter import init_project
 
     target = Path(directory) if directory is not None else root
     try:
@@ -124,8 +124,8 @@ def schema_command(root: Path, check_only: bool) -> None:
 def _write_schemas(root: Path, check_only: bool) -> None:
     import json
 
+    from ..catalogue.json_schema import profile_json_schema
     from ..errors import MantisRenderError
-    from ..json_schema import profile_json_schema
 
     try:
         catalogue = open_project(root).catalogue()
@@ -140,7 +140,7 @@ def _write_schemas(root: Path, check_only: bool) -> None:
 
 def _write_or_check(path: Path, text: str, check_only: bool, command: str) -> None:
     from ..errors import Problem
-    from ..output import write_file_atomically
+    from ..outputs.writing import write_file_atomically
 
     if check_only:
         current = path.read_text(encoding="utf-8") if path.is_file() else None

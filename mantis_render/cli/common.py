@@ -95,7 +95,7 @@ def open_project(root: Path, local: bool = False, at_revision: bool = False) -> 
     """The project at ``root``; imported here so that --help needs none of the core. With
     ``local``, each development environment's profiles/<env>.local.yaml is merged last (what the
     developer runs: exec, explain, doctor), never for what is committed or checked.
-    ``at_revision``: ``root`` holds a git revision's files (mantis_render.revision)."""
+    ``at_revision``: ``root`` holds a git revision's files (mantis_render.review.revision)."""
     from ..cache import cache_folder
     from ..project import Project
 

@@ -54,8 +54,8 @@ def exec_command(
       mantis-render exec staging -- docker compose -f compose/docker-compose.yml \\
           -f rendered/staging/docker-compose.override.yml up
     """
+    from ..developer.launch import UnknownService
     from ..errors import MantisRenderError
-    from ..launch import UnknownService
 
     project = open_project(root, local=True)
     check_environment(project, environment)
@@ -71,7 +71,7 @@ def exec_command(
         raise SystemExit(EXIT_INVALID) from None
     # docker compose reads the variables from an in-memory copy of the .env (the override's
     # env_file is ${MANTIS_ENV_FILE:-.env}): the stack runs with no .env on disk.
-    from ..launch import dotenv_text, in_memory_file
+    from ..developer.launch import dotenv_text, in_memory_file
 
     extra = {}
     for variable, text in (
@@ -109,7 +109,7 @@ def local_command(root: Path, environment: str) -> None:
     start (rendered/ENV/docker-compose.local.yml), never the committed output.
     """
     from ..errors import MantisRenderError
-    from ..local_profile import create_local
+    from ..profiles.local import create_local
 
     project = open_project(root)
     check_environment(project, environment)
@@ -138,8 +138,8 @@ def doctor_command(root: Path, environment: str, output_format: str) -> None:
     secret store reachable with valid credentials (no secret is read); the committed output
     current. Exit status 1 when a check fails.
     """
-    from ..doctor import diagnose
-    from ..report import REPORTER_BY_NAME
+    from ..commands.doctor import diagnose
+    from ..reporters import REPORTER_BY_NAME
 
     project = open_project(root, local=True)
     check_environment(project, environment)

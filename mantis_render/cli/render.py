@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from ..output import Written
+    from ..outputs.writing import Written
     from ..project import Project, RenderedEnvironment
-    from ..report import ValidationResult
+    from ..reporters import ValidationResult
 
 
 @click.command()
@@ -97,8 +97,8 @@ def _render_environment(
 ) -> bool:
     """Build and write one environment, printing what happened; False if anything failed."""
     from ..errors import MantisRenderError, Problem
-    from ..output import write_environment
-    from ..render import DOTENV, LOCAL_OVERRIDE, PRIVATE_OUTPUTS
+    from ..outputs.render import DOTENV, LOCAL_OVERRIDE, PRIVATE_OUTPUTS
+    from ..outputs.writing import write_environment
 
     try:
         environment = project.developer_build(name, environ)
@@ -159,7 +159,7 @@ def validate(root: Path, environments: tuple[str, ...], output_format: str) -> N
     from ..errors import MantisRenderError
 
     project = open_project(root)
-    from ..report import JSON_REPORTER, ValidationResult
+    from ..reporters import JSON_REPORTER, ValidationResult
 
     names = chosen_environments(project, environments, not environments)
     results: dict[str, ValidationResult] = {}

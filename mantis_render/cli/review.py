@@ -24,7 +24,7 @@ from .common import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ..compare import FileStatus
+    from ..review.compare import FileStatus
 
 
 @click.command()
@@ -38,9 +38,9 @@ def check(root: Path, environments: tuple[str, ...], out: str | None, output_for
     Lists each stale, missing or extra file. Renders in memory, compares the committable files
     (not .env), writes nothing and contacts no secret store.
     """
-    from ..compare import FileStatus
     from ..errors import MantisRenderError
-    from ..report import REPORTER_BY_NAME
+    from ..reporters import REPORTER_BY_NAME
+    from ..review.compare import FileStatus
 
     project = open_project(root)
     names = chosen_environments(project, environments, not environments)
@@ -72,7 +72,7 @@ def verify(root: Path, environments: tuple[str, ...], out: str | None, output_fo
     Kubernetes manifests against the Kubernetes schema (offline), the ExternalSecret against its
     CRD, the compose override against the compose specification, and each .env read back.
     """
-    from ..report import JSON_REPORTER
+    from ..reporters import JSON_REPORTER
 
     project = open_project(root)
     names = chosen_environments(project, environments, not environments)
@@ -147,8 +147,8 @@ def explain(root: Path, environment: str, variable: str, output_format: str) -> 
     never their value.
     """
     from ..errors import MantisRenderError
-    from ..explain import UnknownVariable
-    from ..report import REPORTER_BY_NAME
+    from ..reporters import REPORTER_BY_NAME
+    from ..review.explain import UnknownVariable
 
     project = open_project(root, local=True)  # what the developer runs, their .local included
     check_environment(project, environment)
@@ -209,10 +209,10 @@ def changes(
     """
     from contextlib import ExitStack
 
-    from ..changes import review
+    from ..commands.changes import review
     from ..errors import UnknownEnvironmentError
-    from ..report import CHANGES_REPORTERS
-    from ..revision import RevisionError, default_base, project_at, resolve
+    from ..reporters import CHANGES_REPORTERS
+    from ..review.revision import RevisionError, default_base, project_at, resolve
 
     for option, given in (("--base", base_revision), ("--head", head_revision)):
         if given is not None and not given.strip():

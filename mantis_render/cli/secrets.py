@@ -49,7 +49,7 @@ def audit(root: Path, environment: str, output_format: str, as_of: datetime | No
     from datetime import UTC, datetime
 
     from ..errors import MantisRenderError
-    from ..report import REPORTER_BY_NAME
+    from ..reporters import REPORTER_BY_NAME
 
     project = open_project(root)
     check_environment(project, environment)

@@ -8,10 +8,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from .. import stack
-from ..certificates import host_settings
 from ..errors import quoted
-from . import Context, Finding, rule
+from ..outputs import stack
+from ..secrets.certificates import host_settings
+from .rule import Context, Finding, rule
 
 LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..secrets import StoreReference
-from . import Context, Finding, rule
+from ..secrets.references import StoreReference
+from .rule import Context, Finding, rule
 
 PRODUCTION = ["production"]
 

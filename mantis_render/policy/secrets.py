@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import quoted
-from ..schema import value_at_path
-from . import Context, Environment, Finding, rule
+from ..profiles.validation import value_at_path
+from .rule import Context, Environment, Finding, rule
 
 # `<CHANGE_ME_POSTGRES_PASSWORD>`, `<VAULT_SECRET>` and the like, left from a hand-kept template.
 PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*(?::[^>]*)?>")

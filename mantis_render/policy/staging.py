@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from . import Context, Finding, rule
+from .rule import Context, Finding, rule
 from .secrets import PLACEHOLDER
 
 MIN_LENGTH = 16

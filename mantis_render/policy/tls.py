@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from ..certificates import certificate_path, covers, public_hosts, renew_before_days
-from . import Context, Finding, rule
+from ..secrets.certificates import certificate_path, covers, public_hosts, renew_before_days
+from .rule import Context, Finding, rule
 
 
 @rule(
