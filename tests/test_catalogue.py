@@ -349,3 +349,28 @@ def test_every_type_is_documented_with_its_options() -> None:
         assert f"### `{name}`" in reference
         for option in kind.options:
             assert f"`{option.key}`" in reference
+
+
+def test_the_compiled_catalogue_is_cached_by_content(
+    project: Path, cli: CliRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run reads the compiled form when the catalogue's text (and the compiler) are unchanged,
+    compiles again when either changes, and never caches a catalogue with a mistake."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cached = tmp_path / "cache/mantis-render/catalogues"
+    assert cli("docs").exit_code == 0
+    [entry] = cached.iterdir()
+    document = json.loads(entry.read_text())
+    entry.write_text(json.dumps({**document, "title": "Read from the cache"}))
+
+    assert cli("docs").exit_code == 0
+    assert (project / "docs/variables.md").read_text().splitlines()[2] == "# Read from the cache"
+
+    edit(project, CATALOGUE, "title: MANTIS variables\n", "title: MANTIS variables  # edited\n")
+    assert cli("docs").exit_code == 0
+    assert (project / "docs/variables.md").read_text().splitlines()[2] == "# MANTIS variables"
+    assert len(list(cached.iterdir())) == 2
+
+    edit(project, CATALOGUE, "type: port", "type: prot")
+    assert cli("validate").exit_code == 1
+    assert len(list(cached.iterdir())) == 2

@@ -7,7 +7,6 @@ on once, and a secret read once.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import json
 from collections.abc import Iterable, Mapping
@@ -91,6 +90,8 @@ class Stores:
             store, reference = pair
             with contextlib.suppress(SecretUnavailable):  # kept by the store, for the next read
                 store.read(reference)
+
+        import concurrent.futures  # here: with logging, a few ms a run that reads no store
 
         workers = min(CONCURRENT_REQUESTS, len(readers))
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
