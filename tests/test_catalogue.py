@@ -374,3 +374,44 @@ def test_the_compiled_catalogue_is_cached_by_content(
     edit(project, CATALOGUE, "type: port", "type: prot")
     assert cli("validate").exit_code == 1
     assert len(list(cached.iterdir())) == 2
+
+
+def test_a_template_naming_a_setting_the_catalogue_lacks_says_so(
+    project: Path, cli: CliRun
+) -> None:
+    template = edit(
+        project,
+        "templates/docker-compose.override.yml.j2",
+        "{% set log_level = profile.log_level %}",
+        "{% set log_level = profile.log_level %}\n# {{ profile.grafana.admin_usr }}",
+    )
+
+    result = cli("render", "development")
+
+    line = line_of(template, "profile.grafana.admin_usr")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"templates/docker-compose.override.yml.j2:{line}: names grafana.admin_usr, which "
+        "profiles/_catalogue.yaml does not declare; did you mean 'admin_user'?\n",
+    )
+
+
+def test_a_template_reading_a_key_no_setting_has_through_a_variable_says_so(
+    project: Path, cli: CliRun
+) -> None:
+    """section = profile[store.section] is not known until it runs: the key is named."""
+    template = edit(
+        project,
+        "templates/docker-compose.override.yml.j2",
+        "GF_SECURITY_ADMIN_USER: {{ section.admin_user | yaml }}",
+        "GF_SECURITY_ADMIN_USER: {{ section.admin_name | yaml }}",
+    )
+
+    result = cli("render", "development")
+
+    line = line_of(template, "section.admin_name")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"templates/docker-compose.override.yml.j2:{line}: reads admin_name, which no setting "
+        "of profiles/_catalogue.yaml is named\n",
+    )

@@ -187,12 +187,14 @@ class Renderer:
             try:
                 files[output] = self._jinja.get_template(template_name).render(context)
             except (jinja2.TemplateError, UnrepresentableValue) as error:
-                problems.append(self._template_problem(template_name, error))
+                problems.append(self._template_problem(template_name, error, profile))
         if problems:
             raise RenderError(problems)
         return files
 
-    def _template_problem(self, template_name: str, error: Exception) -> Problem:
+    def _template_problem(
+        self, template_name: str, error: Exception, profile: Profile | None = None
+    ) -> Problem:
         if isinstance(error, jinja2.TemplateNotFound):
             return Problem(
                 self._display_prefix + template_name, 0, "", f"template not found: {error.name}"
@@ -203,7 +205,27 @@ class Renderer:
             # (an included template's own line, not the include's).
             name, line = self._innermost_template_frame(error) or (name or template_name, 0)
         message = getattr(error, "message", None) or str(error) or type(error).__name__
+        if isinstance(error, jinja2.UndefinedError) and profile is not None:
+            message = self._undeclared_setting(name, line, profile, message) or message
         return Problem(self._display_prefix + name, line, "", message)
+
+    def _undeclared_setting(
+        self, name: str, line: int, profile: Profile, message: str
+    ) -> str | None:
+        """At ``line`` of template ``name``: a setting the catalogue does not declare (named
+        in full, or, read through a variable, by its last key)."""
+        from .template_reads import missing_key, setting_reads, undeclared
+
+        try:
+            source, _, _ = self._jinja.loader.get_source(self._jinja, name)  # type: ignore[union-attr]
+            tree = self._jinja.parse(source)
+        except jinja2.TemplateError:
+            return None
+        for read in setting_reads(tree):
+            why = undeclared(profile.catalogue, read.path) if read.line == line else None
+            if why:
+                return why
+        return missing_key(profile.catalogue, message)
 
     def _innermost_template_frame(self, error: BaseException) -> tuple[str, int] | None:
         """Jinja2 rewrites tracebacks so that template frames carry the template's file and
