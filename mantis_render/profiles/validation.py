@@ -110,7 +110,9 @@ def validate_profile(profile: Profile) -> list[Problem]:
     first PROBLEM_LIMIT of them, and a count of the rest)."""
     # Unknown keys are found in one walk and taken out before cerberus sees the data: cerberus
     # would build an error object (and more) for each, and a file may hold a million of them.
-    catalogue, tier = profile.catalogue, _tier_of(profile.data)
+    catalogue = profile.catalogue
+    # One set of rules (and one compiled predicate) unless the catalogue requires by tier.
+    tier = _tier_of(profile.data) if catalogue.tiered else None
     unknown = list(_unknown_keys(profile.data, root_rules(catalogue, tier), ()))
     if not unknown and vouches(_predicate(catalogue, tier), profile.data):
         return _across_settings(profile)
