@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -97,13 +98,18 @@ class TextReporter:
 
 class JsonReporter:
     def audit(
-        self, environment: str, ages: list[SecretAge], certificate: CertificateAge | None = None
+        self,
+        environment: str,
+        ages: list[SecretAge],
+        certificate: CertificateAge | None = None,
+        problems: Sequence[Problem] = (),
     ) -> str:
         return _json(
             {
                 "environment": environment,
                 "secrets": [asdict(age) for age in ages],
                 "certificate": asdict(certificate) if certificate else None,
+                "problems": [problem._asdict() for problem in problems],
             }
         )
 

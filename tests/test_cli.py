@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -247,3 +249,103 @@ def test_python_dash_m_runs_the_cli_and_user_mistakes_print_no_traceback(project
     assert result.stderr.splitlines()[-1].startswith(
         "Error: Invalid value for ENV: no profile for environment 'nope'"
     )
+
+
+# -- one way to name the project and the environments, for every command ----------------------
+
+VALID = "development: valid\nproduction: valid\nstaging: valid\n"
+
+
+def test_the_project_folder_may_follow_the_command_or_come_from_the_environment(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no profiles/ here
+    runner = CliRunner()
+    environment = {"VAULT_ADDR": None, "VAULT_TOKEN": None, "MANTIS_RENDER_ROOT": None}
+
+    after = runner.invoke(main, ["validate", "--root", str(project)], env=environment)
+    assert (after.exit_code, after.stdout) == (0, VALID)
+    from_variable = runner.invoke(
+        main, ["validate"], env={**environment, "MANTIS_RENDER_ROOT": str(project)}
+    )
+    assert (from_variable.exit_code, from_variable.stdout) == (0, VALID)
+    nested = runner.invoke(
+        main, ["secrets", "audit", "--root", str(project), "staging"], env=environment
+    )
+    assert (nested.exit_code, nested.stderr) == (
+        1,
+        "profiles/staging.yaml: audit: its Vault references need Vault (set VAULT_ADDR, and "
+        "VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID)\n",
+    )
+    here = runner.invoke(main, ["validate"], env=environment)
+    assert here.exit_code == 2
+    assert here.stderr.endswith("Error: no environment profiles in profiles\n")
+
+
+@pytest.mark.parametrize("command", ["validate", "check", "diff"])
+def test_every_environment_by_default_or_with_all_and_never_both(
+    project: Path, cli: CliRun, command: str
+) -> None:
+    assert cli("render", "--all").exit_code == 0
+    default, every = cli(command), cli(command, "--all")
+    assert (default.exit_code, default.output) == (every.exit_code, every.output)
+    assert default.exit_code == 0
+    if command != "diff":
+        assert sorted(line.split(":")[0] for line in default.stdout.splitlines()) == [
+            "development",
+            "production",
+            "staging",
+        ]
+
+    both = cli(command, "staging", "--all")
+    assert both.exit_code == 2
+    assert "give environment names or --all, not both" in both.stderr
+
+
+def test_diff_of_every_environment_shows_each_change(project: Path, cli: CliRun) -> None:
+    assert cli("render", "--all").exit_code == 0
+    base = project / "profiles/_base.yaml"
+    base.write_text(base.read_text().replace("  port: 6379\n", "  port: 6380\n", 1))
+
+    result = cli("diff")
+
+    assert result.exit_code == 1
+    changed = [line for line in result.stdout.splitlines() if line.startswith("+++ ")]
+    folders = {re.search(r"rendered/([a-z]+)/", line) for line in changed}
+    assert sorted({match.group(1) for match in folders if match}) == [
+        "development",
+        "production",
+        "staging",
+    ]
+
+
+def test_metavars_say_what_an_option_takes() -> None:
+    runner = CliRunner()
+    changes = runner.invoke(main, ["changes", "--help"]).stdout
+    assert "--base REV" in changes and "--head REV" in changes
+    assert "--as-of DATE" in runner.invoke(main, ["secrets", "audit", "--help"]).stdout
+
+
+def test_secrets_audit_in_json_prints_a_document_even_when_no_store_answers(
+    cli: CliRun,
+) -> None:
+    result = cli("secrets", "audit", "staging", "--format", "json")
+
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document == {
+        "environment": "staging",
+        "secrets": [],
+        "certificate": None,
+        "problems": [
+            {
+                "file": "profiles/staging.yaml",
+                "line": 0,
+                "key": "",
+                "message": "audit: its Vault references need Vault (set VAULT_ADDR, and "
+                "VAULT_TOKEN, ~/.vault-token or VAULT_ROLE_ID and VAULT_SECRET_ID)",
+                "rule": "",
+                "severity": "error",
+            }
+        ],
+    }

@@ -14,6 +14,8 @@ from .. import __version__
 from . import authoring, developer, render, review, secrets
 from .common import VERBOSITY
 
+ROOT_VARIABLE = "MANTIS_RENDER_ROOT"
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="mantis-render")
@@ -21,8 +23,8 @@ from .common import VERBOSITY
     "--root",
     type=click.Path(file_okay=False),
     default=".",
-    show_default=True,
-    help="The project folder (profiles/, templates/).",
+    envvar=ROOT_VARIABLE,
+    help=f"The project folder [default: ., or ${ROOT_VARIABLE}].",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print problems only.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print each file written or removed.")
@@ -74,6 +76,36 @@ for command in (
     developer.doctor_command,
 ):
     main.add_command(command)
+
+
+def _root_after_the_command(context: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        from pathlib import Path
+
+        context.obj = Path(value)
+
+
+def _accept_root(command: click.Command) -> None:
+    """`mantis-render render --root DIR staging` as well as `mantis-render --root DIR render`."""
+    if isinstance(command, click.Group):
+        for inner in command.commands.values():
+            _accept_root(inner)
+        return
+    command.params.append(
+        click.Option(
+            ["--root"],
+            type=click.Path(file_okay=False),
+            default=None,
+            expose_value=False,
+            is_eager=True,
+            callback=_root_after_the_command,
+            help="The project folder (as before the command).",
+        )
+    )
+
+
+for command in main.commands.values():
+    _accept_root(command)
 
 
 def run() -> None:

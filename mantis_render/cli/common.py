@@ -126,6 +126,21 @@ def existing_environments(profiles: ProfileSet) -> list[str]:
     return names
 
 
+every_environment_option = click.option(
+    "--all",
+    "every_environment",
+    is_flag=True,
+    help="Every environment in profiles/ (the default when none is named).",
+)
+
+
+def named_or_all(project: Project, environments: tuple[str, ...], every: bool) -> list[str]:
+    """The named environments, or all of them: with --all, or when none is named."""
+    if environments and every:
+        raise click.UsageError("give environment names or --all, not both")
+    return chosen_environments(project, environments, not environments)
+
+
 def chosen_environments(
     project: Project, environments: tuple[str, ...], use_all: bool
 ) -> list[str]:

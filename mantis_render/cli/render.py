@@ -12,9 +12,11 @@ from .common import (
     check_environment,
     chosen_environments,
     complete_environment,
+    every_environment_option,
     existing_environments,
     exit_invalid_if,
     format_option,
+    named_or_all,
     open_project,
     out_option,
     output_folder,
@@ -149,9 +151,12 @@ def _notes(environment: RenderedEnvironment, written: Written) -> list[str]:
 
 @click.command()
 @click.argument("environments", nargs=-1, metavar="[ENV]...", shell_complete=complete_environment)
+@every_environment_option
 @format_option
 @click.pass_obj
-def validate(root: Path, environments: tuple[str, ...], output_format: str) -> None:
+def validate(
+    root: Path, environments: tuple[str, ...], every_environment: bool, output_format: str
+) -> None:
     """Check ENV... (all when none given): schema, policy, templates and output; writes nothing.
 
     Waived rules are listed with their reason. No secret store is contacted.
@@ -161,7 +166,7 @@ def validate(root: Path, environments: tuple[str, ...], output_format: str) -> N
     project = open_project(root)
     from ..reporters import JSON_REPORTER, ValidationResult
 
-    names = chosen_environments(project, environments, not environments)
+    names = named_or_all(project, environments, every_environment)
     results: dict[str, ValidationResult] = {}
     for name in names:
         try:

@@ -12,8 +12,10 @@ from .common import (
     check_environment,
     chosen_environments,
     complete_environment,
+    every_environment_option,
     exit_invalid_if,
     format_option,
+    named_or_all,
     open_project,
     out_option,
     output_folder,
@@ -29,10 +31,17 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("environments", nargs=-1, metavar="[ENV]...", shell_complete=complete_environment)
+@every_environment_option
 @out_option
 @format_option
 @click.pass_obj
-def check(root: Path, environments: tuple[str, ...], out: str | None, output_format: str) -> None:
+def check(
+    root: Path,
+    environments: tuple[str, ...],
+    every_environment: bool,
+    out: str | None,
+    output_format: str,
+) -> None:
     """Exit 1 unless the committed output of ENV... (default: all) is what the profiles render.
 
     Lists each stale, missing or extra file. Renders in memory, compares the committable files
@@ -43,7 +52,7 @@ def check(root: Path, environments: tuple[str, ...], out: str | None, output_for
     from ..review.compare import FileStatus
 
     project = open_project(root)
-    names = chosen_environments(project, environments, not environments)
+    names = named_or_all(project, environments, every_environment)
     out_dir = output_folder(project, out)
     results: dict[str, list[FileStatus]] = {}
     failed = False
@@ -88,9 +97,8 @@ def verify(root: Path, environments: tuple[str, ...], out: str | None, output_fo
 
 
 @click.command()
-@click.argument(
-    "environments", nargs=-1, required=True, metavar="ENV...", shell_complete=complete_environment
-)
+@click.argument("environments", nargs=-1, metavar="[ENV]...", shell_complete=complete_environment)
+@every_environment_option
 @out_option
 @click.option(
     "--color/--no-color",
@@ -98,15 +106,21 @@ def verify(root: Path, environments: tuple[str, ...], out: str | None, output_fo
     help="Colour the diff [default: on a terminal, unless NO_COLOR is set].",
 )
 @click.pass_obj
-def diff(root: Path, environments: tuple[str, ...], out: str | None, color: bool | None) -> None:
-    """Show what `render ENV...` would change in the committed files, as a unified diff.
+def diff(
+    root: Path,
+    environments: tuple[str, ...],
+    every_environment: bool,
+    out: str | None,
+    color: bool | None,
+) -> None:
+    """Show what `render ENV...` (default: all) would change in the committed files, as a diff.
 
     Secret values are masked. Exit status 1 when there is a difference, like `git diff --exit-code`.
     """
     from ..errors import MantisRenderError
 
     project = open_project(root)
-    names = chosen_environments(project, environments, False)
+    names = named_or_all(project, environments, every_environment)
     out_dir = output_folder(project, out)
     if color is None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -167,6 +181,7 @@ def explain(root: Path, environment: str, variable: str, output_format: str) -> 
 @click.option(
     "--base",
     "base_revision",
+    metavar="REV",
     default=None,
     help="Revision before the change [default: the merge base with the upstream branch, "
     "else origin/HEAD, else HEAD~1].",
@@ -174,6 +189,7 @@ def explain(root: Path, environment: str, variable: str, output_format: str) -> 
 @click.option(
     "--head",
     "head_revision",
+    metavar="REV",
     default=None,
     help="Revision after the change [default: the working tree, uncommitted edits included].",
 )

@@ -31,6 +31,7 @@ def secrets() -> None:
 @format_option
 @click.option(
     "--as-of",
+    metavar="DATE",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
     help="Audit as of this date (YYYY-MM-DD) instead of today, to plan rotations.",
@@ -49,7 +50,7 @@ def audit(root: Path, environment: str, output_format: str, as_of: datetime | No
     from datetime import UTC, datetime
 
     from ..errors import MantisRenderError
-    from ..reporters import REPORTER_BY_NAME
+    from ..reporters import JSON_REPORTER, REPORTER_BY_NAME
 
     project = open_project(root)
     check_environment(project, environment)
@@ -58,9 +59,10 @@ def audit(root: Path, environment: str, output_format: str, as_of: datetime | No
         ages, certificate, problems = project.audit(environment, os.environ, when)
     except MantisRenderError as error:
         ages, certificate, problems = [], None, error.problems
-    if ages or certificate:
-        reporter = REPORTER_BY_NAME[output_format]
-        click.echo(reporter.audit(environment, ages, certificate), nl=False)
+    if output_format == "json":  # a document even when nothing could be read: its problems say why
+        click.echo(JSON_REPORTER.audit(environment, ages, certificate, problems), nl=False)
+    elif ages or certificate:
+        click.echo(REPORTER_BY_NAME[output_format].audit(environment, ages, certificate), nl=False)
     late = any(age.status == "overdue" for age in ages)
     late |= certificate is not None and certificate.status != "ok"
     exit_invalid_if(report(problems) or late)
