@@ -144,6 +144,9 @@ def test_version() -> None:
 def test_help_fits_one_screen_and_shows_the_workflows() -> None:
     lines = CliRunner().invoke(main, ["--help"]).stdout.splitlines()
     assert len(lines) <= 45
+    listed = lines[lines.index("Commands:") + 1 :]
+    assert [line.split()[0] for line in listed] == sorted(main.commands)
+    assert [line for line in listed if line.endswith("...")] == []  # whole summaries
     assert (
         "    mantis-render check                 is the committed rendered/ current? (CI, pre-commit)"
         in lines

@@ -107,6 +107,29 @@ def _accept_root(command: click.Command) -> None:
 for command in main.commands.values():
     _accept_root(command)
 
+# The command list of --help: one whole line each (click would cut each docstring to fit).
+SUMMARIES = {
+    "changes": "What a change does to every environment, between revisions.",
+    "check": "Exit 1 unless the committed output is what profiles render.",
+    "diff": "What render would change in the committed files, masked.",
+    "docs": "Write docs/variables.md and docs/catalogue.md.",
+    "doctor": "The guide's troubleshooting, one line per check.",
+    "env-template": "Print an environment's .env in the .env.template form.",
+    "exec": "Run a command with an environment's variables.",
+    "explain": "Where a variable's value comes from and where it goes.",
+    "init": "Start a new project that renders on its first run.",
+    "list": "List the environments that have a profile.",
+    "local": "Create profiles/ENV.local.yaml: your own overrides.",
+    "new": "Create a new environment's profile from another's.",
+    "render": "Render environments into rendered/ENV/.",
+    "schema": "Write the profiles' JSON Schemas into schemas/, for editors.",
+    "secrets": "Audit the stored secrets' ages, or create missing ones.",
+    "validate": "Check profiles, policy and output; write nothing.",
+    "verify": "Check the rendered files on disk as their readers will.",
+}
+for name, summary in SUMMARIES.items():
+    main.commands[name].short_help = summary
+
 
 def run() -> None:
     """The mantis-render console script (and python -m mantis_render): one command, then exit.

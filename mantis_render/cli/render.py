@@ -59,8 +59,11 @@ def render(
 ) -> None:
     """Render ENV... (or --all) into OUT/ENV/.
 
-    Secret references are resolved (Vault from VAULT_ADDR and VAULT_TOKEN, environment
-    variables, files) into the .env only; the committable files never hold a secret value.
+    Secret references are resolved into the .env only: HashiCorp Vault (VAULT_ADDR, and
+    VAULT_TOKEN or AppRole), AWS Secrets Manager (the AWS_* settings), environment variables and
+    files; Azure Key Vault and Kubernetes Secrets are read by External Secrets in the cluster,
+    not here. Each store gets MANTIS_STORE_TIMEOUT seconds (3). The committable files never
+    hold a secret value.
     Only changed files are rewritten; an environment with a problem writes nothing and keeps
     its previous output.
     """
