@@ -282,7 +282,7 @@ def test_the_project_folder_may_follow_the_command_or_come_from_the_environment(
     assert here.stderr.endswith("Error: no environment profiles in profiles\n")
 
 
-@pytest.mark.parametrize("command", ["validate", "check", "diff"])
+@pytest.mark.parametrize("command", ["validate", "check", "diff", "verify"])
 def test_every_environment_by_default_or_with_all_and_never_both(
     project: Path, cli: CliRun, command: str
 ) -> None:
@@ -290,7 +290,7 @@ def test_every_environment_by_default_or_with_all_and_never_both(
     default, every = cli(command), cli(command, "--all")
     assert (default.exit_code, default.output) == (every.exit_code, every.output)
     assert default.exit_code == 0
-    if command != "diff":
+    if command in ("validate", "check"):
         assert sorted(line.split(":")[0] for line in default.stdout.splitlines()) == [
             "development",
             "production",
@@ -349,3 +349,19 @@ def test_secrets_audit_in_json_prints_a_document_even_when_no_store_answers(
             }
         ],
     }
+
+
+def test_explain_in_json_prints_a_document_when_the_profile_is_broken(
+    project: Path, cli: CliRun
+) -> None:
+    staging = project / "profiles/staging.yaml"
+    staging.write_text(staging.read_text().replace("tier: staging", "tier: stagin", 1))
+
+    result = cli("explain", "staging", "LOG_LEVEL", "--format", "json")
+
+    assert result.exit_code == 1
+    [problem] = json.loads(result.stdout)["problems"]
+    assert (problem["key"], problem["message"]) == (
+        "tier",
+        "must be one of development, staging, production, not 'stagin'",
+    )

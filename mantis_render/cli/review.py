@@ -10,7 +10,6 @@ import click
 
 from .common import (
     check_environment,
-    chosen_environments,
     complete_environment,
     every_environment_option,
     exit_invalid_if,
@@ -72,10 +71,17 @@ def check(
 
 @click.command()
 @click.argument("environments", nargs=-1, metavar="[ENV]...", shell_complete=complete_environment)
+@every_environment_option
 @out_option
 @format_option
 @click.pass_obj
-def verify(root: Path, environments: tuple[str, ...], out: str | None, output_format: str) -> None:
+def verify(
+    root: Path,
+    environments: tuple[str, ...],
+    every_environment: bool,
+    out: str | None,
+    output_format: str,
+) -> None:
     """Check the rendered files of ENV... (all when none given) on disk, as their readers will.
 
     Kubernetes manifests against the Kubernetes schema (offline), the ExternalSecret against its
@@ -84,7 +90,7 @@ def verify(root: Path, environments: tuple[str, ...], out: str | None, output_fo
     from ..reporters import JSON_REPORTER
 
     project = open_project(root)
-    names = chosen_environments(project, environments, not environments)
+    names = named_or_all(project, environments, every_environment)
     out_dir = output_folder(project, out)
     problems = [problem for name in names for problem in project.verify(name, out_dir)]
     if output_format == "json":
@@ -171,6 +177,10 @@ def explain(root: Path, environment: str, variable: str, output_format: str) -> 
     except UnknownVariable as error:
         raise click.BadParameter(str(error), param_hint="VAR") from None
     except MantisRenderError as error:
+        if output_format == "json":  # a document even when it fails: the problems
+            from ..reporters import JSON_REPORTER
+
+            click.echo(JSON_REPORTER.problems(error.problems), nl=False)
         exit_invalid_if(report(error.problems))
         return
     click.echo(REPORTER_BY_NAME[output_format].explain(explanation), nl=False)
