@@ -137,3 +137,27 @@ def test_init_keeps_what_gitignore_and_pre_commit_already_say(cli: CliRun, tmp_p
     assert f"{target}/.pre-commit-config.yaml: kept; add the hook mantis-render-check" in (
         result.output
     )
+
+
+def test_a_package_without_its_example_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    """The package alone (as a build that skipped setup.py's copy would install it)."""
+    shutil.copytree(
+        REPO / "mantis_render",
+        tmp_path / "site/mantis_render",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    result = subprocess.run(
+        [sys.executable, "-m", "mantis_render", "init", "x"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"{tmp_path / 'site/mantis_render'}/: this installation of mantis-render carries no "
+        "example project (built without setup.py's build step?); install it from its wheel\n"
+    )
+    assert not (tmp_path / "x").exists()

@@ -55,6 +55,12 @@ def starter_files(starter: str, name: str) -> dict[str, str]:
     from ..secrets.provision import generate_secret
 
     example = example_root()
+    if not (example / "templates" / "k8s").is_dir():
+        message = (
+            "this installation of mantis-render carries no example project (built without "
+            "setup.py's build step?); install it from its wheel"
+        )
+        raise MantisRenderError([Problem(f"{PACKAGE}/", 0, "", message)])
     files: dict[str, str] = {}
     if starter == "mantis":
         for folder in EXAMPLE_FOLDERS:
