@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,27 +14,10 @@ from mantis_render.catalogue.reader import PROTOCOLS
 from mantis_render.catalogue.types import TYPES
 
 from .conftest import REPO, CliRun, line_of
+from .test_changes import edit, git
 
 CATALOGUE = "profiles/_catalogue.yaml"
 ENVIRONMENTS = ("development", "staging", "production")
-
-
-def edit(root: Path, path: str, old: str, new: str) -> str:
-    file = root / path
-    text = file.read_text()
-    assert old in text, old
-    file.write_text(text.replace(old, new, 1))
-    return file.read_text()
-
-
-def git(folder: Path, *arguments: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *arguments],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
 
 
 def add_two_variables(project: Path) -> dict[str, str]:

@@ -161,3 +161,24 @@ def test_a_package_without_its_example_says_so_and_writes_nothing(tmp_path: Path
         "example project (built without setup.py's build step?); install it from its wheel\n"
     )
     assert not (tmp_path / "x").exists()
+
+
+def test_init_that_cannot_write_a_file_takes_back_what_it_wrote(
+    cli: CliRun, tmp_path: Path
+) -> None:
+    """A file named templates stands where a folder goes: the profiles were written by then."""
+    target = tmp_path / "repo"
+    target.mkdir()
+    (target / ".gitignore").write_text("node_modules/\n")
+    (target / "templates").write_text("mine\n")
+
+    result = cli("init", str(target))
+
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"{target}/: cannot be written: File exists ({target / 'templates'}); nothing was "
+        "written\n",
+    )
+    assert sorted(p.name for p in target.iterdir()) == [".gitignore", "templates"]
+    assert (target / ".gitignore").read_text() == "node_modules/\n"
+    assert (target / "templates").read_text() == "mine\n"

@@ -10,6 +10,7 @@ source checkout reads from the repository itself.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,40 +87,65 @@ def _files_under(folder: Path) -> Iterator[Path]:
 
 def init_project(target: Path, starter: str) -> list[Written]:
     """Lay out a new project in ``target``; MantisRenderError, writing nothing, when any of its
-    files is there already. .gitignore gains the lines it lacks; an existing pre-commit
-    configuration is kept (the command says which hook to add)."""
-    from ..outputs.writing import write_file_atomically
-
+    files is there already or one cannot be written (what was written is taken back).
+    .gitignore gains the lines it lacks; an existing pre-commit configuration is kept (the
+    command says which hook to add)."""
     files = starter_files(starter, project_name(target))
     there = [path for path in files if (target / path).exists() or (target / path).is_symlink()]
     if there:
         shown = ", ".join(there[:3]) + (f" and {len(there) - 3} more" if len(there) > 3 else "")
         message = f"holds a project already ({shown}); init writes only into a new project"
         raise MantisRenderError([Problem(f"{target}/", 0, "", message)])
-    written = []
-    for path, text in files.items():
-        write_file_atomically(target / path, text)
-        written.append(Written(path, "written"))
-    written.append(_gitignore(target))
-    hook = (MINIMAL / "pre-commit-config.yaml").read_text(encoding="utf-8")
+    outcomes = dict.fromkeys(files, "written")
+    ignored, outcomes[GITIGNORE] = _gitignore(target)
+    if ignored is not None:
+        files[GITIGNORE] = ignored
     if (target / PRE_COMMIT).exists():
-        written.append(Written(PRE_COMMIT, "kept"))
+        outcomes[PRE_COMMIT] = "kept"
     else:
-        write_file_atomically(target / PRE_COMMIT, hook)
-        written.append(Written(PRE_COMMIT, "written"))
-    return written
+        files[PRE_COMMIT] = (MINIMAL / "pre-commit-config.yaml").read_text(encoding="utf-8")
+    _write_all(target, files)
+    return [Written(path, outcome) for path, outcome in outcomes.items()]
 
 
-def _gitignore(target: Path) -> Written:
+def _write_all(target: Path, files: dict[str, str]) -> None:
+    """Write every file, or, at the first that cannot be, none: the folders made and the files
+    written are removed and a .gitignore that was there gets its text back."""
     from ..outputs.writing import write_file_atomically
 
+    before = {p: (target / p).read_text(encoding="utf-8") for p in files if (target / p).is_file()}
+    folders = {folder for path in files for folder in (target / path).parents}
+    made = sorted((f for f in folders if not f.exists()), key=lambda f: len(f.parts), reverse=True)
+    done: list[str] = []
+    try:
+        for path, text in files.items():
+            write_file_atomically(target / path, text)
+            done.append(path)
+    except OSError as error:
+        for path in done:
+            with contextlib.suppress(OSError):
+                if path in before:
+                    write_file_atomically(target / path, before[path])
+                else:
+                    (target / path).unlink()
+        for folder in made:  # the deepest first; each is empty once its files are gone
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        reason = error.strerror or str(error)
+        where = error.filename or target
+        message = f"cannot be written: {reason} ({where}); nothing was written"
+        raise MantisRenderError([Problem(f"{target}/", 0, "", message)]) from None
+
+
+def _gitignore(target: Path) -> tuple[str | None, str]:
+    """The .gitignore with the lines it lacks added (None when it lacks none), and what init
+    does with it."""
     lines = (MINIMAL / "gitignore").read_text(encoding="utf-8").splitlines()
     path = target / GITIGNORE
     current = path.read_text(encoding="utf-8") if path.is_file() else ""
     have = set(current.splitlines())
     missing = [line for line in lines if line not in have]
     if not missing:
-        return Written(GITIGNORE, "kept")
+        return None, "kept"
     joined = current + ("\n" if current and not current.endswith("\n") else "")
-    write_file_atomically(path, joined + "\n".join(missing) + "\n")
-    return Written(GITIGNORE, "extended" if current else "written")
+    return joined + "\n".join(missing) + "\n", "extended" if current else "written"
