@@ -41,10 +41,39 @@ class Store(NamedTuple):
     host: KeyPath | None = None  # its host setting and port setting ...
     port_setting: KeyPath | None = None
     servers: KeyPath | None = None  # ... or its list of host:port (a Kafka bootstrap list)
+    wait: bool = True  # whether the services wait for it to be healthy (it has a healthcheck)
 
     @property
     def address(self) -> str:
         return f"{self.service}:{self.port}"
+
+
+class Receives(NamedTuple):
+    """One variable a declared service receives: ``name`` as the service reads it, and where
+    its value comes from: a setting (``source`` its path), a variable of the environment by name
+    (``ENVIRONMENT``, a composed variable), the service's own port, or its own value."""
+
+    name: str
+    kind: str  # "setting", "variable", "port" or "own"
+    source: KeyPath | str  # a setting's path, a variable's name, or () for port and own
+
+
+class ServiceDeclaration(NamedTuple):
+    """A service the catalogue declares: what it reaches and the variables it reads, in the
+    order its environment lists them."""
+
+    name: str  # as the profiles name it (feature_extraction)
+    description: str
+    receives: tuple[Receives, ...]
+
+    @property
+    def sections(self) -> frozenset[str]:
+        """The top-level sections its settings come from."""
+        return frozenset(
+            str(entry.source[0])
+            for entry in self.receives
+            if entry.kind == "setting" and isinstance(entry.source, tuple)
+        )
 
 
 class Catalogue:
@@ -61,6 +90,7 @@ class Catalogue:
         tiered: Mapping[KeyPath, Mapping[str, bool]],
         policy: tuple[str, ...],
         replicas: KeyPath | None,
+        services: Mapping[str, ServiceDeclaration] | None = None,
     ) -> None:
         self.file = file  # as shown to the user
         self.project = project  # its name: it starts the Kubernetes names
@@ -70,6 +100,9 @@ class Catalogue:
         self.tiered = dict(tiered)
         self.policy = policy
         self.replicas = replicas  # the setting that says how many times each service runs
+        # The services it declares, each with exactly what it receives; empty when it declares
+        # none (then every service receives every variable, and its own as <SERVICE>_<KEY>).
+        self.services = dict(services or {})
 
     def __repr__(self) -> str:
         return f"Catalogue({self.file!r})"
@@ -153,6 +186,7 @@ class Catalogue:
                     found["host"],
                     found["port"],
                     found["servers"],
+                    bool(compose.get("wait", True)),
                 )
             )
         return tuple(stores)
@@ -205,16 +239,21 @@ def _settings(
             yield Setting((*prefix, key), meta["env"], meta["description"], meta.get("secret"))
         elif meta.get("services"):
             if data is not None:
-                yield from _service_settings(data.get(key) or {}, (*prefix, key))
+                own = not meta.get("declared")  # declared services' own are not .env's
+                yield from _service_settings(data.get(key) or {}, (*prefix, key), own)
         elif rules.get("type") == "dict" and "schema" in rules:
             inner = data.get(key) if data else None
             yield from _settings(inner, rules["schema"], (*prefix, key))
 
 
-def _service_settings(services: Mapping[str, Any], prefix: KeyPath) -> Iterator[Setting]:
+def _service_settings(
+    services: Mapping[str, Any], prefix: KeyPath, own: bool = True
+) -> Iterator[Setting]:
     for name, service in services.items():
         upper = name.upper()
         yield Setting((*prefix, name, "port"), f"PORT_{upper}", f"Port of the {name} service", None)
+        if not own:
+            continue
         for variable in (service or {}).get("variables") or {}:
             description = f"{variable} of the {name} service"
             yield Setting(

@@ -94,21 +94,50 @@ def leading_sections() -> dict[str, Any]:
     }
 
 
-def services_rules(description: str, required: bool) -> dict[str, Any]:
-    """Each service gives PORT_<NAME> and, for each of its `variables`, <NAME>_<VARIABLE>."""
+def services_rules(
+    description: str, required: bool, declared: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Each service gives PORT_<NAME>; undeclared, each of its `variables` gives
+    <NAME>_<VARIABLE>. ``declared``: the services the catalogue declares, each with the rules of
+    its own variables (then the profiles hold exactly these services, and their values)."""
     limits = {
         **_limits({}),
         "required": True,
         "meta": {"description": "Container limits of the service in the compose override"},
     }
+    port = {
+        "type": "integer",
+        "required": True,
+        "min": 1,
+        "max": 65535,
+        "meta": {"description": "Port the service listens on (PORT_<SERVICE>)"},
+    }
+    meta: dict[str, Any] = {"description": description, "services": True}
+    if declared is not None:
+        services = {}
+        for name, own in declared.items():
+            fields: dict[str, Any] = {"port": port, "limits": limits}
+            if own:
+                fields["variables"] = {
+                    "type": "dict",
+                    "required": any(rules["required"] for rules in own.values()),
+                    "schema": own,
+                    "meta": {"description": f"The values of the {name} service's own variables"},
+                }
+            services[name] = {
+                "type": "dict",
+                "required": True,
+                "schema": fields,
+                "meta": {"description": f"The {name} service"},
+            }
+        return {
+            "type": "dict",
+            "required": required,
+            "schema": services,
+            "meta": {**meta, "declared": True},
+        }
     service = {
-        "port": {
-            "type": "integer",
-            "required": True,
-            "min": 1,
-            "max": 65535,
-            "meta": {"description": "Port the service listens on (PORT_<SERVICE>)"},
-        },
+        "port": port,
         "limits": limits,
         "variables": {
             "type": "dict",
@@ -124,7 +153,7 @@ def services_rules(description: str, required: bool) -> dict[str, Any]:
         "minlength": 1,
         "keysrules": {"regex": SERVICE_NAME},
         "valuesrules": {"type": "dict", "schema": service},
-        "meta": {"description": description, "services": True},
+        "meta": meta,
     }
 
 

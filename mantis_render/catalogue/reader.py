@@ -32,7 +32,7 @@ from typing import Any
 from ..cache import cache_folder, write_cached
 from ..errors import Problem, ProfileError, closest, quoted
 from ..yaml_source import KeyPath, YamlProblems, format_key_path, parse_yaml
-from . import Catalogue
+from . import Catalogue, Receives, ServiceDeclaration
 from .builtin import (
     COMPOSED_DESCRIPTION,
     RESERVED,
@@ -41,6 +41,7 @@ from .builtin import (
     leading_sections,
     services_rules,
 )
+from .services import OWN_KEYS, OWN_TYPES, compile_services
 from .types import (
     ACCEPTS_KEYS,
     BUILT_IN_SECTIONS,
@@ -57,7 +58,7 @@ PROJECT_NAME = re.compile(r"[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?")
 KEY_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,127}")
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
-COMPOSE_KEYS = ("service", "port", "host_listener", "protocol", "for_services")
+COMPOSE_KEYS = ("service", "port", "host_listener", "protocol", "for_services", "wait")
 PROTOCOLS = ("postgresql", "redis")
 # The settings of its section each protocol logs in with (mantis_render.commands.doctor).
 LOGIN_SETTINGS = {"postgresql": ("user", "database", "password"), "redis": ("password",)}
@@ -147,6 +148,17 @@ def _from_document(shown: str, document: Mapping[str, Any]) -> Catalogue:
 
     schema = {**leading_sections(), **document["schema"]}
     replicas = document.get("replicas")
+    services = {
+        name: ServiceDeclaration(
+            name,
+            declared["description"],
+            tuple(
+                Receives(variable, kind, tuple(source) if isinstance(source, list) else source)
+                for variable, kind, source in declared["receives"]
+            ),
+        )
+        for name, declared in document.get("services", {}).items()
+    }
     return Catalogue(
         shown,
         document["project"],
@@ -156,6 +168,7 @@ def _from_document(shown: str, document: Mapping[str, Any]) -> Catalogue:
         paths(document["tiered"]),
         tuple(document["policy"]),
         tuple(replicas) if replicas else None,
+        services,
     )
 
 
@@ -170,6 +183,8 @@ class _Compiler:
         self.tiered: list[list[Any]] = []
         self.variables: dict[str, KeyPath] = dict.fromkeys(TOOL_VARIABLES, ())
         self.replicas: str | None = None
+        self.declarations: tuple[KeyPath, Any, str, bool] | None = None
+        self.services: dict[str, ServiceDeclaration] = {}
 
     def problem(self, where: KeyPath, message: str, key: KeyPath | None = None) -> None:
         """A problem at the line of ``where`` in the file, named by the setting's ``key``."""
@@ -226,9 +241,68 @@ class _Compiler:
         else:
             document["policy"] = policy
         self._check_replicas(document["schema"])
+        if self.declarations is not None:
+            self._declare_services(document["schema"])
+        document["services"] = {
+            name: {"description": declaration.description, "receives": declaration.receives}
+            for name, declaration in self.services.items()
+        }
         document["types"], document["tiered"] = self.types, self.tiered
         document["replicas"] = self.replicas.split(".") if self.replicas else None
         return document
+
+    def _declare_services(self, schema: dict[str, Any]) -> None:
+        assert self.declarations is not None
+        where, raw, description, required = self.declarations
+        self.services, own = compile_services(
+            raw, (*where, "services"), schema, self.variables, self.problem, self._own_variable
+        )
+        schema["services"] = services_rules(description, required, own)
+
+    def _own_variable(
+        self, where: KeyPath, variable: str, entry: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The rules of a service's own variable: a type of the library that is no secret."""
+        name = entry.get("type")
+        if name not in OWN_TYPES:
+            if name in TYPES:
+                why = (
+                    "a service's own variable is never a secret: declare the secret in a "
+                    "section and give it with from:"
+                    if name in ("secret", "secret-file")
+                    else f"a {name} is no variable of a service"
+                )
+                self.problem((*where, "type"), why)
+            else:
+                close = closest(str(name), OWN_TYPES)
+                listed = f" (one of: {', '.join(OWN_TYPES)})"
+                hint = f"; did you mean '{close}'?" if close else listed
+                self.problem((*where, "type"), f"unknown type {quoted(name)}{hint}")
+            return None
+        kind = TYPES[name]
+        known = [*OWN_KEYS, *(option.key for option in kind.options)]
+        for option in entry:
+            if option not in known:
+                self._unknown((*where, option), option, known)
+        for option in kind.required_options:
+            if option not in entry:
+                self.problem(where, f"a {name} needs {option}")
+                return None
+        description = entry.get("description")
+        if not isinstance(description, str) or not description.strip():
+            self.problem(where, "needs a description (one line, for docs/variables.md)")
+            return None
+        required = entry.get("required", True)
+        if not isinstance(required, bool):
+            self.problem((*where, "required"), "must be true or false")
+            required = True
+        self._options(where, name, entry)
+        body = kind.rules(entry)
+        meta: dict[str, Any] = {"description": description, "own": variable}
+        hint = entry.get("hint", kind.hint)
+        if hint:
+            meta["hint"] = hint
+        return {"type": body.pop("type"), "required": required, "meta": meta, **body}
 
     def _unknown(self, where: KeyPath, key: Any, known: Any, what: str = "key") -> None:
         close = closest(str(key), [str(k) for k in known])
@@ -257,8 +331,6 @@ class _Compiler:
             return None
         kind = TYPES[name]
         known = [*COMMON_KEYS, *(option.key for option in kind.options)]
-        if name == "services":
-            known.append("replicas")
         for option in entry:
             if option not in known:
                 self._unknown((*where, option), option, known)
@@ -282,6 +354,8 @@ class _Compiler:
                         (*where, "replicas"), "must name a setting, like resources.replicas"
                     )
                 self.replicas = replicas
+                if "services" in entry:
+                    self.declarations = (where, entry["services"], description, required)
                 return services_rules(description, required)
             return composed_rules(description or COMPOSED_DESCRIPTION)
         variable = entry.get("variable")
@@ -351,9 +425,10 @@ class _Compiler:
         if protocol is not None and protocol not in PROTOCOLS:
             self.problem((*where, "protocol"), "must be one of " + ", ".join(PROTOCOLS))
             ok = False
-        if not isinstance(compose.get("for_services", True), bool):
-            self.problem((*where, "for_services"), "must be true or false")
-            ok = False
+        for flag in ("for_services", "wait"):
+            if not isinstance(compose.get(flag, True), bool):
+                self.problem((*where, flag), "must be true or false")
+                ok = False
         inside = {kind for path, kind in self.types if tuple(path[:1]) == section}
         keys = {path[1] for path, _ in self.types if tuple(path[:1]) == section and len(path) == 2}
         needs = LOGIN_SETTINGS.get(protocol, ()) if isinstance(protocol, str) else ()

@@ -144,10 +144,11 @@ SECTION_OPTIONS = (
     Option("settings", "a mapping of entries", "the section's settings, in output order"),
     Option(
         "compose",
-        "{service, port[, host_listener, protocol, for_services]}",
+        "{service, port[, host_listener, protocol, for_services, wait]}",
         "a store the compose stack runs: its service, the port it listens on for the other "
         "containers, the port of its host listener (if another), the protocol doctor logs in "
-        "with (postgresql, redis), and for_services: false for one that serves people only",
+        "with (postgresql, redis), for_services: false for one that serves people only, and "
+        "wait: false for one the services do not wait for (it has no healthcheck)",
     ),
 )
 
@@ -247,7 +248,23 @@ TYPES: dict[str, SettingType] = {
         SettingType(
             "services",
             "the project's services, by name: each with its port, limits and variables",
-            (),
+            (
+                Option(
+                    "replicas",
+                    "a setting, like resources.replicas",
+                    "the count setting that says how many times each service runs",
+                ),
+                Option(
+                    "services",
+                    "{NAME: {description, uses, variables}}",
+                    "the services, each with exactly what it reads: `uses` lists settings, "
+                    "sections or variables it is given under their own names; `variables` gives "
+                    "one under the name it reads ({from: SETTING}, {from: port}, {from: VARIABLE}) "
+                    "or declares its own value ({type, description}, never a secret), set per "
+                    "profile in services.NAME.variables. Without it, every service is given every "
+                    "variable, and its own as <SERVICE>_<KEY>",
+                ),
+            ),
             dict,
             variable=False,
         ),
