@@ -156,7 +156,9 @@ class Project:
                 f"not in the Kubernetes output (env/file references): {', '.join(local_only)}"
             )
         complete = all(variable.value is not None for variable in variables)
-        outputs = outputs_for(variables, complete, tls, needs_containers_env(profile, variables))
+        outputs = outputs_for(
+            variables, complete, tls, needs_containers_env(profile, variables), profile
+        )
         files = self._get_renderer().render(profile, variables, outputs, tls)
         if verify:
             templates = {output: f"templates/{TEMPLATES[output]}" for output in files}
@@ -346,7 +348,7 @@ class Project:
         marked_variables, marked_tls = environment_variables(marked), tls_files(marked)
         outputs = [
             output
-            for output in outputs_for(marked_variables, False, marked_tls)
+            for output in outputs_for(marked_variables, False, marked_tls, profile=marked)
             if output not in PRIVATE_OUTPUTS
         ]
         files = self._get_renderer().render(marked, marked_variables, outputs, marked_tls)
@@ -390,7 +392,8 @@ class Project:
         renderer = self._get_renderer()
 
         def render_everything(profile: Profile, variables: list[Variable]) -> dict[str, str]:
-            return renderer.render(profile, variables, outputs_for(variables, with_dotenv=True))
+            outputs = outputs_for(variables, with_dotenv=True, profile=profile)
+            return renderer.render(profile, variables, outputs)
 
         return explain(profile, variable, render_everything)
 

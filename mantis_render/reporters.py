@@ -94,6 +94,8 @@ class TextReporter:
             )
         for part in explanation.parts:
             lines.append(f"  part          {part.file}:{part.line}  {part.value}")
+        if explanation.services:
+            lines.append(f"  services      {', '.join(explanation.services)}")
         lines.append(f"  lands in      {', '.join(explanation.lands_in) or '(no output)'}")
         lines.append(f"  named in      {', '.join(explanation.named_in) or '(no output)'}")
         return "\n".join(lines) + "\n"

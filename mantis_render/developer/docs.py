@@ -56,7 +56,54 @@ def variable_reference(catalogue: Catalogue, profiles: Mapping[str, Profile]) ->
         lines += ["", f"## {section}", "", _row(header), _row(["---"] * len(header))]
         lines += [_row(row) for row in rows]
     lines += _composed(profiles)
+    lines += _services(catalogue, profiles)
     return "\n".join(lines) + "\n"
+
+
+def _services(catalogue: Catalogue, profiles: Mapping[str, Profile]) -> list[str]:
+    """A table per declared service: each variable it reads, where its value comes from, and
+    the value per environment (a secret as its reference)."""
+    from ..profiles.services import service_environments
+    from ..profiles.variables import environment_variables
+
+    if not catalogue.services:
+        return []
+    names = list(profiles)
+    given = {
+        name: service_environments(profile, environment_variables(profile))
+        for name, profile in profiles.items()
+    }
+    lines = [
+        "",
+        "## Services",
+        "",
+        "What each service is given, under the name it reads, and nothing else: its",
+        "environment in the compose override, its ConfigMap and Secret in Kubernetes, and",
+        "`mantis-render exec ENV --service NAME`.",
+    ]
+    header = ["Variable", "From", *names]
+    for service, declaration in catalogue.services.items():
+        rows: dict[str, list[str]] = {}
+        for environment, environments in given.items():
+            for entry in environments.get(service, []):
+                variable = entry.variable
+                own = variable.path is not None and variable.path[-2:-1] == ("variables",)
+                source = "its own value" if own else f"`{variable.name}`"
+                if entry.name == variable.name and not own:
+                    source = "(same name)"
+                row = rows.setdefault(entry.name, [f"`{entry.name}`", source, *([""] * len(names))])
+                if variable.secret:
+                    shown = f"`{variable.reference}`" if variable.reference else "(literal, hidden)"
+                else:
+                    shown = _escape(str(variable.value))
+                row[2 + names.index(environment)] = shown
+        lines += ["", f"### {service}", "", _escape(declaration.description), ""]
+        if rows:
+            lines += [_row(header), _row(["---"] * len(header))]
+            lines += [_row(row) for row in rows.values()]
+        else:
+            lines.append("It is given no variable.")
+    return lines
 
 
 def _composed(profiles: Mapping[str, Profile]) -> list[str]:

@@ -1,8 +1,10 @@
 """mantis-render exec: an environment's variables, resolved as render resolves them, for a
 program started with them in its environment. Nothing is written to disk.
 
-With a service, only what that service gets: every shared variable and its own (PORT_<NAME>,
-<NAME>_*), not the other services' own.
+With a service, only what that service gets: when the catalogue declares its services, exactly
+the variables it reads, under the names it reads them (host-side values: the program runs on
+the host); otherwise every shared variable and its own (PORT_<NAME>, <NAME>_*), not the other
+services' own.
 """
 
 from __future__ import annotations
@@ -60,11 +62,18 @@ def launch_environment(
 
 def _of_service(profile: Profile, variables: list[Variable], service: str) -> list[Variable]:
     services = profile.data.get("services") or {}
+    if service not in services and service.replace("-", "_") in services:
+        service = service.replace("-", "_")  # as compose and Kubernetes name it
     if service not in services:
         known = list(services)
         close = closest(service, known)
         hint = f"; did you mean {close}?" if close else f" (services: {', '.join(known)})"
         raise UnknownService(f"no service {quoted(service)} in {profile.name}{hint}")
+    if profile.catalogue.services:
+        from ..profiles.services import service_environments
+
+        given = service_environments(profile, variables)[service]
+        return [entry.variable._replace(name=entry.name) for entry in given]
     others = {name for name in services if name != service}
 
     def belongs_to_another(variable: Variable) -> bool:

@@ -115,6 +115,12 @@ _KUSTOMIZE_FAILS = re.compile(
 )
 
 
+def quote_compose(value: Any) -> str:
+    """A value of a compose file's environment: docker compose interpolates ``$`` there, so
+    each one is doubled (``$$`` is one ``$``), then written as quote_yaml writes it."""
+    return quote_yaml(as_text(value).replace("$", "$$"))
+
+
 def quote_kustomize_literal(value: Any, name: str) -> str:
     """A configMapGenerator literal ``NAME=value``, as a YAML string kustomize reads back exactly.
 
@@ -142,5 +148,6 @@ FILTERS: dict[str, Callable[..., str]] = {
     "pem": pem_text,
     "dotenv": quote_dotenv,
     "yaml": quote_yaml,
+    "compose": quote_compose,
     "kustomize_literal": quote_kustomize_literal,
 }

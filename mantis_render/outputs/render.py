@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args
@@ -14,6 +15,7 @@ from ..errors import Problem, RenderError
 from ..profiles import Profile
 from ..profiles.composed import SECTION as COMPOSED
 from ..profiles.composed import container_forms, flattened, kubernetes_composed, placeholders
+from ..profiles.services import service_environments
 from ..profiles.variables import Source, Variable
 from ..secrets.references import STORE_KINDS
 from ..yaml_source import format_key_path
@@ -25,6 +27,7 @@ from .filters import (
     quote_kustomize_literal,
     quote_yaml,
 )
+from .services import compose_services, kubernetes_services
 
 # Output path inside rendered/<env>/ -> template inside templates/.
 DOTENV = ".env"
@@ -60,18 +63,28 @@ def outputs_for(
     with_dotenv: bool,
     tls: list[Variable] | None = None,
     containers_env: bool = False,
+    profile: Profile | None = None,
 ) -> list[str]:
     """The files an environment renders to: Kubernetes gets an ExternalSecret for store
     references and a plain Secret for literal secrets; .env only once every secret is resolved.
-    The certificate likewise (a kubernetes.io/tls Secret), and its files once resolved.
+    The certificate likewise (a kubernetes.io/tls Secret), and its files once resolved. With
+    the ``profile`` of a catalogue that declares its services, the secrets those services are
+    given decide.
     """
     sources = {variable.source for variable in variables}
+    stored, literal = not sources.isdisjoint(STORE_KINDS), "literal" in sources
+    if profile is not None and profile.catalogue.services:
+        delivered = kubernetes_services(
+            profile, service_environments(profile, variables), variables
+        )
+        stored = any(service.stored for service in delivered)
+        literal = any(service.literal for service in delivered)
     tls_sources = {file.source for file in tls or []}
     wanted = {
         DOTENV: with_dotenv,
         CONTAINERS_ENV: with_dotenv and containers_env,
-        EXTERNAL_SECRET: not sources.isdisjoint(STORE_KINDS),
-        LITERAL_SECRET: "literal" in sources,
+        EXTERNAL_SECRET: stored,
+        LITERAL_SECRET: literal,
         TLS_EXTERNAL_SECRET: not tls_sources.isdisjoint(STORE_KINDS),
         TLS_LITERAL_SECRET: "literal" in tls_sources,
         **dict.fromkeys(TLS_FILES, bool(tls) and all(file.value is not None for file in tls or [])),
@@ -182,6 +195,8 @@ class Renderer:
         if problems:
             raise RenderError(problems)
         context = _context(profile, variables, outputs, tls or [])
+        if context["services"]["problems"]:
+            raise RenderError(context["services"]["problems"])
         files: dict[str, str] = {}
         for output, template_name in templates.items():
             try:
@@ -249,8 +264,11 @@ def _context(
         by_source[variable.source].append(variable)
     stored = [variable for variable in variables if variable.source in STORE_KINDS]
     catalogue = profile.catalogue
-    forms = container_forms(profile.data, stack.container_data(catalogue, profile.data), variables)
+    inside = stack.container_data(catalogue, profile.data)
+    forms = container_forms(profile.data, inside, variables)
     told = stack.container_values(catalogue, profile.data)
+    environments = service_environments(profile, variables)
+    compose, problems = compose_services(profile, environments, inside, forms)
     return {
         "environment": profile.name,
         "project": catalogue.project,
@@ -270,6 +288,16 @@ def _context(
         "kubernetes_files": [
             output.removeprefix("k8s/") for output in outputs if output.startswith("k8s/")
         ],
+        # The services the catalogue declares: exactly what each one is given.
+        "services": {
+            "declared": bool(environments),
+            "compose": compose,
+            "kubernetes": kubernetes_services(profile, environments, variables),
+            "problems": problems,
+            # Secrets no service's Kubernetes Secret holds: no service receives them, or only a
+            # local .env can carry them (env and file references).
+            "not_delivered": _not_delivered(variables, environments, catalogue.services),
+        },
         "stack": {
             "stores": catalogue.stores,
             "used_by_services": stack.used_by_services(catalogue),
@@ -284,6 +312,23 @@ def _context(
             },
             "composed_secrets": [form for form in forms if form.secret],
         },
+    }
+
+
+def _not_delivered(
+    variables: list[Variable], environments: dict[str, list[Any]], declared: Any
+) -> dict[str, list[str]]:
+    if not declared:
+        return {"unreceived": [], "local": []}
+    received = {given.variable.name for given in itertools.chain(*environments.values())}
+    local = {
+        given.name
+        for given in itertools.chain(*environments.values())
+        if given.variable.source in ("env", "file")
+    }
+    return {
+        "unreceived": [v.name for v in variables if v.secret and v.name not in received],
+        "local": sorted(local),
     }
 
 

@@ -174,30 +174,59 @@ def _verify_file(
 ) -> list[Problem]:
     problems = []
     if path.endswith((".yaml", ".yml")):
-        # Parsed without lines (most of a parse's memory on a large project), and again with
-        # them only to say where the problems are.
-        try:
-            parsed = parse_yaml(text, shown, with_lines=False)
-        except YamlProblems:
-            try:
-                parse_yaml(text, shown)
-            except YamlProblems as error:
-                return [_yaml_problem(problem) for problem in error.problems]
-            raise
-        check = YAML_CHECKS.get(path)
-        failures = [(*failure, "") for failure in check(parsed.data, files)] if check else []
-        if not failures and path == COMPOSE_OVERRIDE:
-            failures = _wiring(parsed.data, files, against, variables)
-        del parsed  # before the parse with lines, on a large project
-        if failures:
-            located = parse_yaml(text, shown)
-            for where, message, rule in failures:
-                problems.append(
-                    Problem(shown, _line(located, where), format_key_path(where), message, rule)
-                )
+        for offset, document in _documents(text):
+            found = _verify_yaml(path, document, shown, files, variables, against)
+            problems += [p._replace(line=p.line + offset) if p.line else p for p in found]
     elif path in DOTENV_EXPECTATIONS:
         expected = DOTENV_EXPECTATIONS[path](variables) if variables is not None else None
         problems += _check_dotenv(text, shown, expected)
+    return problems
+
+
+def _documents(text: str) -> Iterator[tuple[int, str]]:
+    """The documents of a YAML stream split at its ``---`` lines (one per service's object in
+    a manifest), each with the number of lines before it."""
+    if "\n---\n" not in text:
+        yield 0, text
+        return
+    start, lines = 0, text.split("\n")
+    for number, line in enumerate(lines):
+        if line == "---":
+            yield start, "\n".join(lines[start:number]) + "\n"
+            start = number + 1
+    yield start, "\n".join(lines[start:])
+
+
+def _verify_yaml(
+    path: str,
+    text: str,
+    shown: str,
+    files: Mapping[str, str],
+    variables: list[Variable] | None,
+    against: _Against,
+) -> list[Problem]:
+    problems = []
+    # Parsed without lines (most of a parse's memory on a large project), and again with
+    # them only to say where the problems are.
+    try:
+        parsed = parse_yaml(text, shown, with_lines=False)
+    except YamlProblems:
+        try:
+            parse_yaml(text, shown)
+        except YamlProblems as error:
+            return [_yaml_problem(problem) for problem in error.problems]
+        raise
+    check = YAML_CHECKS.get(path)
+    failures = [(*failure, "") for failure in check(parsed.data, files)] if check else []
+    if not failures and path == COMPOSE_OVERRIDE:
+        failures = _wiring(parsed.data, files, against, variables)
+    del parsed  # before the parse with lines, on a large project
+    if failures:
+        located = parse_yaml(text, shown)
+        for where, message, rule in failures:
+            problems.append(
+                Problem(shown, _line(located, where), format_key_path(where), message, rule)
+            )
     return problems
 
 

@@ -42,6 +42,7 @@ def wiring_failures(
     override_services = _mapping(override.get("services"))
     names = set(base_services) | set(override_services)
     listening = _listening_ports(override, addresses)
+    stores = {address.store.service for address in addresses}
     failures: list[Failure] = []
     # One service merged at a time: a large project's stack has tens of thousands.
     for name in sorted(names):
@@ -55,12 +56,55 @@ def wiring_failures(
                     f"waits for {dependency!r}, which this stack has no service named ({known})"
                 )
                 failures.append((where, message, DEPENDS_ON))
-        if ENV_FILE not in _env_files(service):
-            continue  # not a MANTIS service: it is told nothing of the stores
-        told = _Told(_environment(service), env_file)
-        for address in addresses:
-            failures += _address_failures(name, address, told, listening)
+        if ENV_FILE in _env_files(service):
+            told = _Told(_environment(service), env_file)
+            for address in addresses:
+                failures += _address_failures(name, address, told, listening)
+        elif stores and name not in stores:
+            # A service given exactly its variables: each one that holds an address (a URL, a
+            # JDBC URL, a host:port list) under whatever name the service reads it.
+            failures += _endpoint_failures(name, _environment(service), listening)
     return failures
+
+
+# An address in a value: scheme://[user@]host[:port], or a whole value of host:port[,host:port].
+_URL_ADDRESS = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^/@\s]*@)?(\[[^\]]+\]|[^:/?#,\s]+)(?::(\d+))?"
+)
+_SERVER_LIST = re.compile(r"[A-Za-z0-9.-]+:\d+(?:,[A-Za-z0-9.-]+:\d+)*")
+
+
+def _endpoints(value: str) -> list[tuple[str, str]]:
+    if "://" in value:
+        return [(m.group(1), m.group(2) or "") for m in _URL_ADDRESS.finditer(value)]
+    if _SERVER_LIST.fullmatch(value):
+        return [tuple(server.rsplit(":", 1)) for server in value.split(",")]  # type: ignore[misc]
+    return []
+
+
+def _endpoint_failures(
+    name: str, environment: Mapping[str, str], listening: Mapping[str, set[int]]
+) -> Iterator[Failure]:
+    for variable, value in environment.items():
+        if "${" in value:
+            continue  # a secret compose interpolates: no address is written here
+        for host, port in _endpoints(value):
+            where = ("services", name, "environment", variable)
+            if is_loopback(host):
+                yield (
+                    where,
+                    f"{variable}: the container is told {host!r}, which inside a container is "
+                    "the container itself; give it the store's compose service",
+                    LOOPBACK,
+                )
+            elif host in listening and port.isdigit() and int(port) not in listening[host]:
+                ports = ", ".join(map(str, sorted(listening[host])))
+                yield (
+                    where,
+                    f"{variable}: the container is told {host}:{port}, but {host} listens on "
+                    f"{ports} on the compose network",
+                    PORT,
+                )
 
 
 class _Told:

@@ -104,7 +104,7 @@ def validated_schemas(catalogue: Catalogue, tier: str | None) -> dict[str, dict[
     return {
         "profile": {
             **schema,
-            section: {key: rules[key] for key in ("type", "required", "minlength")},
+            section: {k: rules[k] for k in ("type", "required", "minlength") if k in rules},
         },
         "services": {section: rules},
     }

@@ -20,6 +20,8 @@ from . import Location, Profile, where_to_add
 
 __all__ = ["TIERS", "validate_profile"]
 
+ENVIRONMENT = "ENVIRONMENT"  # the tool's own variable: the environment's name
+
 
 def duplicate_variables(profile: Profile) -> list[Problem]:
     """Two settings that would write the same variable (a service or composed variable can
@@ -73,7 +75,31 @@ def value_at_path(data: Any, path: KeyPath) -> Any:
 def _across_settings(profile: Profile) -> list[Problem]:
     """What no single setting's rules can see: clashing variables, stores not configured,
     composed variables that name what is not there."""
-    return duplicate_variables(profile) + unconfigured_stores(profile) + composed_problems(profile)
+    return [
+        *duplicate_variables(profile),
+        *unconfigured_stores(profile),
+        *composed_problems(profile),
+        *undeclared_composed(profile),
+    ]
+
+
+def undeclared_composed(profile: Profile) -> list[Problem]:
+    """A composed variable a declared service receives, which the profile does not compose."""
+    composed = profile.data.get("composed") or {}
+    problems = []
+    for service in profile.catalogue.services.values():
+        for entry in service.receives:
+            if entry.kind != "variable" or entry.source == ENVIRONMENT or entry.source in composed:
+                continue
+            location = where_to_add(profile, ("composed", str(entry.source)))
+            close = closest(str(entry.source), list(composed))
+            hint = f"; did you mean {close}?" if close else ""
+            message = (
+                f"the service {service.name} receives {entry.source} ({profile.catalogue.file}), "
+                f"which neither a setting nor this profile's composed: gives{hint}"
+            )
+            problems.append(Problem(location.file, location.line, "composed", message))
+    return problems
 
 
 def composed_problems(profile: Profile) -> list[Problem]:

@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import closest, quoted
 from ..outputs.stack import ContainerValue, container_values
 from ..profiles import Layer, Profile
+from ..profiles.services import receivers, service_environments
 from ..profiles.variables import Variable, environment_variables, value_at
 from ..secrets.references import (
     KUBERNETES_ONLY,
@@ -50,13 +51,15 @@ class Explanation:
     in_containers_why: str | None = None
     # A composed variable's parts: each setting it reads, where that is set, and its value.
     parts: list[Origin] = dataclasses.field(default_factory=list)
+    # The declared services given it: "service" or "service as NAME" (the name it reads).
+    services: list[str] = dataclasses.field(default_factory=list)
 
 
 class UnknownVariable(LookupError):
-    def __init__(self, name: str, known: list[str]) -> None:
+    def __init__(self, name: str, known: list[str], why: str | None = None) -> None:
         close = closest(name, known)
         hint = f"; did you mean {close}?" if close else ""
-        super().__init__(f"no variable or setting named {quoted(name)}{hint}")
+        super().__init__(why or f"no variable or setting named {quoted(name)}{hint}")
 
 
 Render = Callable[[Profile, list[Variable]], dict[str, str]]
@@ -69,7 +72,7 @@ def explain(profile: Profile, name: str, render: Render) -> Explanation:
     a value lands in are those whose text changes when only that value changes.
     """
     variables = environment_variables(profile)
-    variable = _find(variables, name)
+    variable = _find(variables, _source_of(profile, variables, name))
     baseline = render(profile, _filled(variables))
     changed_profile, changed_variables = _with_sentinel(profile, variables, variable)
     changed = render(changed_profile, changed_variables)
@@ -99,7 +102,36 @@ def explain(profile: Profile, name: str, render: Render) -> Explanation:
         in_containers=inside.value if inside else None,
         in_containers_why=inside.reason if inside else None,
         parts=_parts(profile, variables, variable),
+        services=[
+            service if read == variable.name else f"{service} as {read}"
+            for service, read in receivers(profile.catalogue, variable)
+        ],
     )
+
+
+def _source_of(profile: Profile, variables: list[Variable], name: str) -> str:
+    """``name``, or, for a name only declared services read, the variable they are all given
+    it from; UnknownVariable when they are given it from different places (say which)."""
+    if any(name == variable.name for variable in variables):
+        return name
+    known = {variable.name for variable in variables}
+    sources: dict[str, list[str]] = {}
+    for service, given in service_environments(profile, variables).items():
+        for entry in given:
+            if entry.name == name:
+                source = entry.variable.name
+                if source not in known and entry.variable.path:  # its own value
+                    source = format_key_path(entry.variable.path)
+                sources.setdefault(source, []).append(service)
+    if len(sources) == 1 and next(iter(sources)) in known:
+        return next(iter(sources))
+    if sources:
+        each = "; ".join(f"{', '.join(by)}: {source}" for source, by in sources.items())
+        why = f"{name} is read by services, each given its own ({each})"
+        if all(source in known for source in sources):
+            why += "; explain one of those"
+        raise UnknownVariable(name, [], why)
+    return name
 
 
 def _composed_inside(
