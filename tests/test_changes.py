@@ -135,7 +135,12 @@ def test_secrets_show_their_reference_or_only_that_the_value_changed(
 
 
 def test_a_template_change_shows_its_masked_diff(repository: Path, run: Run) -> None:
-    edit(repository, "templates/k8s/secret.yaml.j2", "stringData:", "# reviewed\nstringData:")
+    edit(
+        repository,
+        "templates/k8s/secret.yaml.j2",
+        "stringData:\n{% for variable in variables_by_source",
+        "# reviewed\nstringData:\n{% for variable in variables_by_source",
+    )
 
     result = run("changes", "--base", "HEAD", "development")
 

@@ -195,8 +195,8 @@ def test_a_container_told_the_host_port_fails_render(project: Path, cli: CliRun)
 def test_waiting_for_a_service_the_stack_lacks_fails_render(project: Path, cli: CliRun) -> None:
     _edit_template(
         project,
-        "{% for store in stack.used_by_services %}",
-        "{% for store in stack.used_by_services + [{'service': 'cache'}] %}",
+        "{% for store in stack.used_by_services if store.wait %}",
+        "{% for store in stack.used_by_services + [{'service': 'cache', 'wait': true}] if store.wait %}",
     )
 
     result = cli("render", "development")

@@ -27,8 +27,8 @@ BREAKS = [
     Break(
         "Kubernetes Secret",
         "k8s/secret.yaml.j2",
-        "type: Opaque",
-        "typ: Opaque",
+        "type: Opaque\nstringData:\n{% for variable",
+        "typ: Opaque\nstringData:\n{% for variable",
         "development",
         "k8s/secret.yaml",
         "typ: Opaque",
@@ -67,8 +67,8 @@ BREAKS = [
     Break(
         "ExternalSecret",
         "k8s/externalsecret.yaml.j2",
-        "    creationPolicy: Owner",
-        "    creationPolicy: Owned",
+        "    creationPolicy: Owner\n{% endif %}\n{% if composed.templates %}",
+        "    creationPolicy: Owned\n{% endif %}\n{% if composed.templates %}",
         "staging",
         "k8s/externalsecret.yaml",
         "Owned",
