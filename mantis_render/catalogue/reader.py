@@ -280,14 +280,8 @@ class _Compiler:
                 self.problem((*where, "type"), f"unknown type {quoted(name)}{hint}")
             return None
         kind = TYPES[name]
-        known = [*OWN_KEYS, *(option.key for option in kind.options)]
-        for option in entry:
-            if option not in known:
-                self._unknown((*where, option), option, known)
-        for option in kind.required_options:
-            if option not in entry:
-                self.problem(where, f"a {name} needs {option}")
-                return None
+        if not self._type_options(where, name, entry, OWN_KEYS):
+            return None
         description = entry.get("description")
         if not isinstance(description, str) or not description.strip():
             self.problem(where, "needs a description (one line, for docs/variables.md)")
@@ -303,6 +297,22 @@ class _Compiler:
         if hint:
             meta["hint"] = hint
         return {"type": body.pop("type"), "required": required, "meta": meta, **body}
+
+    def _type_options(
+        self, where: KeyPath, name: str, entry: Mapping[str, Any], common: Any
+    ) -> bool:
+        """Report the keys ``entry`` may not have beside ``common``; False when it lacks an
+        option its type requires."""
+        kind = TYPES[name]
+        known = [*common, *(option.key for option in kind.options)]
+        for option in entry:
+            if option not in known:
+                self._unknown((*where, option), option, known)
+        for option in kind.required_options:
+            if option not in entry:
+                self.problem(where, f"a {name} needs {option}")
+                return False
+        return True
 
     def _unknown(self, where: KeyPath, key: Any, known: Any, what: str = "key") -> None:
         close = closest(str(key), [str(k) for k in known])
@@ -330,14 +340,8 @@ class _Compiler:
             self.problem((*where, "type"), f"unknown type {quoted(name)}{hint}")
             return None
         kind = TYPES[name]
-        known = [*COMMON_KEYS, *(option.key for option in kind.options)]
-        for option in entry:
-            if option not in known:
-                self._unknown((*where, option), option, known)
-        for option in kind.required_options:
-            if option not in entry:
-                self.problem(where, f"a {name} needs {option}")
-                return None
+        if not self._type_options(where, name, entry, COMMON_KEYS):
+            return None
         description = entry.get("description", "")
         if not isinstance(description, str) or (name != "composed" and not description.strip()):
             self.problem(where, "needs a description (one line, for docs/variables.md)")
