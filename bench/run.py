@@ -25,6 +25,7 @@ import itertools
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -37,7 +38,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "staging", "production")
-VARIABLES_PER_SERVICE = 9  # plus its port: ten variables a service
+OWN_VARIABLES_PER_SERVICE = 5  # and five it is given: ten variables a service
 
 PHASES = """
 import gc, json, sys, time
@@ -97,25 +98,58 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
 def make_project(folder: Path, services: int | None) -> Path:
-    """The shipped templates and profiles, with ``services`` synthetic services in the base
-    (None: the shipped services)."""
+    """The shipped templates and profiles, with ``services`` synthetic services declared in the
+    catalogue instead of the shipped ones (None: the shipped services). Each reads what a MANTIS
+    service does: shared settings, one of them under another name, a secret, and its own
+    variables, set in the base."""
     shutil.copytree(REPO / "templates", folder / "templates")
     shutil.copytree(REPO / "profiles", folder / "profiles")
     if services is None:
         return folder
+    names = [f"service_{index:05}" for index in range(services)]
+    declared = {
+        name: {
+            "description": f"Synthetic service {name}",
+            "uses": ["ENVIRONMENT", "kafka.bootstrap_servers", "postgres.password"],
+            "variables": {
+                "SERVER_PORT": {"from": "port"},
+                "SPRING_DATASOURCE_URL": {"from": "JDBC_DATABASE_URL"},
+            }
+            | {
+                f"SETTING_{n}": {"type": "text", "description": f"Setting {n}"}
+                for n in range(OWN_VARIABLES_PER_SERVICE)
+            },
+        }
+        for name in names
+    }
+    # The catalogue's own text, its declarations replaced (YAML 1.1 reads its `off` otherwise).
+    catalogue = folder / "profiles/_catalogue.yaml"
+    text = catalogue.read_text()
+    start = text.index("    services:\n", text.index("type: services"))
+    end = text.index("\n\n", start)
+    catalogue.write_text(f"{text[:start]}    services: {json.dumps(declared)}{text[end:]}")
     base = folder / "profiles/_base.yaml"
     data = yaml.safe_load(base.read_text())
     data["services"] = {
-        f"service_{index:05}": {
+        name: {
             "port": 20000 + index,
             "limits": {"cpus": 0.25, "memory_mb": 256},
             "variables": {
-                f"SETTING_{n}": f"value-{index}-{n}" for n in range(VARIABLES_PER_SERVICE)
+                f"SETTING_{n}": f"value-{index}-{n}" for n in range(OWN_VARIABLES_PER_SERVICE)
             },
         }
-        for index in range(services)
+        for index, name in enumerate(names)
     }
     base.write_text(yaml.safe_dump(data, sort_keys=False))
+    for environment in ("development", "staging", "production"):
+        # The shipped services' own values go with their declarations (a text edit, as above).
+        profile = folder / f"profiles/{environment}.yaml"
+        text = profile.read_text()
+        if "\nservices:\n" in text:
+            start = text.index("\nservices:\n") + 1
+            end = re.compile(r"^[a-z]", re.MULTILINE).search(text, start + 1)
+            text = text[:start] + (text[end.start() :] if end else "")
+        profile.write_text(text)
     return folder
 
 

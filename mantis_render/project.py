@@ -344,6 +344,7 @@ class Project:
         variables, tls = environment_variables(profile), tls_files(profile)
         names = [s.env for s in profile.catalogue.all_settings if s.secret_kind]
         names += [v.name for v in [*variables, *tls] if v.secret]
+        names += _service_names_of(profile.catalogue, set(names))
         marked = marked_profile(profile)
         marked_variables, marked_tls = environment_variables(marked), tls_files(marked)
         outputs = [
@@ -452,3 +453,16 @@ class Project:
                 raise MantisRenderError([Problem("templates/", 0, "", message)])
             self._renderer = Renderer(self.templates_dir, cache_dir=self.template_cache)
         return self._renderer
+
+
+def _service_names_of(catalogue: Catalogue, secrets: set[str]) -> list[str]:
+    """The other names under which declared services read a secret (a framework's name for a
+    database password): review masks them as it masks the secret's own name."""
+    by_path: dict[object, str] = {s.path: s.env for s in catalogue.all_settings if s.env}
+    found = []
+    for declaration in catalogue.services.values():
+        for receives in declaration.receives:
+            given = by_path.get(receives.source, receives.source)
+            if given in secrets and receives.name not in secrets:
+                found.append(receives.name)
+    return list(dict.fromkeys(found))

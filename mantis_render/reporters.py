@@ -199,12 +199,21 @@ def _change_line(change: VariableChange) -> str:
 
 def _effects(environment: EnvironmentChanges) -> list[str]:
     effects = []
-    if environment.configmap_rolls:
+    if environment.configmaps:
         effects.append(
-            "the ConfigMap changes: kustomize gives it a new name, the pods using it roll"
+            "kustomize renames the changed ConfigMaps and the pods using them roll: "
+            + ", ".join(environment.configmaps)
         )
-    if environment.secrets_resync:
-        effects.append("the ExternalSecret changes: its secrets re-sync")
+    if environment.external_secrets:
+        effects.append(
+            "the changed ExternalSecrets re-sync their secrets: "
+            + ", ".join(environment.external_secrets)
+        )
+    if environment.secrets:
+        effects.append(
+            "the changed Secrets reach running pods only when they restart: "
+            + ", ".join(environment.secrets)
+        )
     if environment.compose_services:
         names = ", ".join(environment.compose_services)
         effects.append(f"docker compose up -d recreates: {names}")

@@ -120,6 +120,8 @@ VAULT_SECRETS = {
     "timescaledb": {"password": 'Ts-{env}-"quoted" \\ back 42'},
     "redis": {"password": "Redis-{env}-it's-fine! 7"},
     "minio": {"secret_key": "Minio-{env}-$ecret-é-99"},
+    "influxdb": {"token": "Influx-{env}-t0ken==/+", "admin_password": "Influx-{env}-adm!n `tick`"},
+    "mqtt": {"password": "Mqtt-{env}-p&ss;|pipe"},
     "grafana": {"admin_password": "Grafana-{env}-line1\nline2"},
     "jwt": {"secret": "Jwt-{env}-0123-signing-key"},
 }
@@ -137,6 +139,9 @@ def vault_secret_values(environment: str) -> dict[str, str]:
         ("timescaledb", "password"): "TIMESCALEDB_PASSWORD",
         ("redis", "password"): "REDIS_PASSWORD",
         ("minio", "secret_key"): "MINIO_SECRET_KEY",
+        ("influxdb", "token"): "INFLUXDB_TOKEN",
+        ("influxdb", "admin_password"): "INFLUXDB_ADMIN_PASSWORD",
+        ("mqtt", "password"): "MQTT_PASSWORD",
         ("grafana", "admin_password"): "GRAFANA_ADMIN_PASSWORD",
         ("jwt", "secret"): "JWT_SECRET",
     }

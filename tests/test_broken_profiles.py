@@ -40,9 +40,9 @@ CASES = [
     ),
     Case(
         "number where text is expected",
-        replace("  group_id: mantis-staging-consumer\n", "  group_id: 12345\n"),
+        replace("  bucket: mantis-staging\n", "  bucket: 12345\n"),
         lambda t: [
-            f"{STAGING}:{line_of(t, 'group_id: 12345')}: kafka.group_id: must be of string type "
+            f"{STAGING}:{line_of(t, 'bucket: 12345')}: minio.bucket: must be of string type "
             "(put it in quotes to keep it as text)"
         ],
     ),
@@ -293,9 +293,13 @@ CASES = [
     ),
     Case(
         "an infinity as a service variable",
-        replace("kafka:\n", "services:\n  orchestrator:\n    variables: {RATE: .INF}\nkafka:\n"),
+        replace(
+            "services:\n",
+            "services:\n  anomaly_detection:\n    variables: {CONTAMINATION: .INF}\n",
+        ),
         lambda t: [
-            f"{STAGING}:{line_of(t, '.INF')}: services.orchestrator.variables.RATE: must be a finite number, not .inf"
+            f"{STAGING}:{line_of(t, '.INF')}: services.anomaly_detection.variables.CONTAMINATION: "
+            "must be a finite number, not .inf"
         ],
     ),
     Case(
@@ -469,15 +473,22 @@ def test_one_broken_environment_does_not_stop_the_others(project: Path, cli: Cli
     missing = [
         "grafana.admin_password",
         "grafana.host",
+        "influxdb.admin_password",
+        "influxdb.bucket",
+        "influxdb.host",
+        "influxdb.token",
         "kafka.bootstrap_servers",
-        "kafka.group_id",
         "kafka.partitions",
         "log_level",
         "minio.bucket",
         "minio.host",
         "minio.secret_key",
         "mlflow.host",
+        "modbus.host",
         "monitoring",
+        "mqtt.host",
+        "mqtt.password",
+        "opcua.host",
         "performance",
         "postgres.database",
         "postgres.host",

@@ -14,6 +14,7 @@ from mantis_render.catalogue.reader import PROTOCOLS
 from mantis_render.catalogue.types import TYPES
 
 from .conftest import REPO, CliRun, line_of
+from .readers import kustomize
 from .test_changes import edit, git
 
 CATALOGUE = "profiles/_catalogue.yaml"
@@ -37,6 +38,13 @@ def add_two_variables(project: Path) -> dict[str, str]:
         "      api_token:\n"
         "        {type: secret, kind: api-key, variable: PLANT_API_TOKEN, description: Plant API token}\n"
         "      jwt_secret:",
+    )
+    edit(  # and the service that reads them
+        project,
+        CATALOGUE,
+        "work orders (Spring Boot)\n        uses: [ENVIRONMENT]\n",
+        "work orders (Spring Boot)\n"
+        "        uses: [ENVIRONMENT, performance.cache_ttl_seconds, security.api_token]\n",
     )
     texts = {}
     for name, ttl, token in (
@@ -65,14 +73,22 @@ def test_a_variable_is_one_catalogue_entry_and_its_values_in_every_output(
     assert dotenv.index("CACHE_TTL_SECONDS='60'") == dotenv.index("RETENTION_DAYS='7'") - 1
     staging = (out / "staging/k8s/kustomization.yaml").read_text()
     assert '      - "CACHE_TTL_SECONDS=300"\n' in staging
-    assert "PLANT_API_TOKEN" not in staging  # a secret: never in the ConfigMap
-    external = (out / "production/k8s/externalsecret.yaml").read_text()
-    assert (
-        '    - secretKey: "PLANT_API_TOKEN"\n'
-        "      remoteRef:\n"
-        '        key: "mantis/production/plant"\n'
-        '        property: "token"\n'
-    ) in external
+    assert "PLANT_API_TOKEN=" not in staging  # a secret: never in a ConfigMap
+    objects = kustomize(out / "production/k8s")
+    [config] = [
+        o["data"]
+        for o in objects
+        if o["kind"] == "ConfigMap"
+        and o["metadata"]["name"].startswith("mantis-orchestrator-config-")
+    ]
+    assert config["CACHE_TTL_SECONDS"] == "900"
+    [external] = [
+        o["spec"]["data"] for o in objects if o["metadata"]["name"] == "mantis-orchestrator-secrets"
+    ]
+    assert external[0] == {  # what it uses comes first, then its variables
+        "secretKey": "PLANT_API_TOKEN",
+        "remoteRef": {"key": "mantis/production/plant", "property": "token"},
+    }
 
     assert cli("docs").exit_code == 0
     reference = (project / "docs/variables.md").read_text().splitlines()
@@ -167,7 +183,7 @@ MISTAKES = {
         "        kind: admin-password\n",
         "        kind: admin-pasword\n",
         "kind: admin-pasword",
-        "grafana.admin_password.kind: unknown kind; did you mean 'admin-password'?",
+        "influxdb.admin_password.kind: unknown kind; did you mean 'admin-password'?",
     ),
     "a pattern that is not one": (
         '        pattern: "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"',

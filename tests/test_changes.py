@@ -69,35 +69,38 @@ def commit(root: Path, run: Run, message: str) -> None:
 
 
 def test_a_base_change_is_reported_once_for_every_environment(repository: Path, run: Run) -> None:
-    base = edit(repository, "profiles/_base.yaml", "  port: 6379\n", "  port: 6380\n")
-    commit(repository, run, "redis on 6380")
+    base = edit(
+        repository,
+        "profiles/_base.yaml",
+        "    features_computed: features-data\n",
+        "    features_computed: features-v2\n",
+    )
+    commit(repository, run, "the features' topic, version 2")
 
     result = run("changes", "--base", "HEAD~1", "--head", "HEAD")
 
     assert result.exit_code == 0, result.output
-    line = line_of(base, "port: 6380")
-    redis_url = line_of(base, "  REDIS_URL:")
-    # REDIS_URL reads the port: a secret (it holds the password), known in development only;
-    # elsewhere External Secrets makes it, from a template that changes.
+    line = line_of(base, "features-v2")
+    # The topic is read by three services (one writes it, two read it): their ConfigMaps and
+    # containers, and the shared ConfigMap; MLflow reads the whole .env.
+    effects = [
+        "  (and the changes shared with other environments, above)",
+        "  -> kustomize renames the changed ConfigMaps and the pods using them roll: "
+        "mantis-anomaly-detection-config, mantis-config, mantis-feature-extraction-config, "
+        "mantis-rul-prediction-config",
+        "  -> docker compose up -d recreates: anomaly-detection, feature-extraction, mlflow, "
+        "rul-prediction",
+    ]
     assert result.stdout.splitlines() == [
         "Changes from HEAD~1 to HEAD",
-        f"development, production, staging: ~ REDIS_PORT: 6379 -> 6380  (profiles/_base.yaml:{line})",
+        "development, production, staging: ~ KAFKA_TOPIC_FEATURES_COMPUTED: features-data -> "
+        f"features-v2  (profiles/_base.yaml:{line})",
         "development:",
-        f"  ~ REDIS_URL: (value changed)  (profiles/_base.yaml:{redis_url})",
-        "  (and the changes shared with other environments, above)",
-        "  -> the ConfigMap changes: kustomize gives it a new name, the pods using it roll",
-        "  -> docker compose up -d recreates: anomaly-detection, dashboard, feature-extraction, "
-        "ingestion-iiot, mlflow, orchestrator, preprocessing, redis, rul-prediction",
+        *effects,
         "production:",
-        "  (and the changes shared with other environments, above)",
-        "  -> the ConfigMap changes: kustomize gives it a new name, the pods using it roll",
-        "  -> the ExternalSecret changes: its secrets re-sync",
-        "  -> docker compose up -d recreates: redis",
+        *effects,
         "staging:",
-        "  (and the changes shared with other environments, above)",
-        "  -> the ConfigMap changes: kustomize gives it a new name, the pods using it roll",
-        "  -> the ExternalSecret changes: its secrets re-sync",
-        "  -> docker compose up -d recreates: redis",
+        *effects,
     ]
 
 
@@ -107,47 +110,61 @@ def test_secrets_show_their_reference_or_only_that_the_value_changed(
     staging = edit(
         repository,
         "profiles/staging.yaml",
-        "{vault: mantis/staging/redis, key: password}",
-        "{vault: mantis/staging/cache, key: password}",
+        "{vault: mantis/staging/postgres, key: password}",
+        "{vault: mantis/staging/db, key: password}",
     )
     development = edit(
         repository,
         "profiles/development.yaml",
-        "  password: redis_dev_password\n",
+        "  password: mantis_dev_password\n",
         "  password: a-new-dev-secret-4711\n",
     )
 
     result = run("changes", "--base", "HEAD", "staging", "development")
 
     assert result.exit_code == 0, result.output
-    assert "redis_dev_password" not in result.output
+    assert "mantis_dev_password" not in result.output
     assert "a-new-dev-secret-4711" not in result.output
+    readers = "dashboard-api-secrets, mantis-ingestion-iiot-secrets, mantis-orchestrator-secrets, "
+    recreated = (
+        "  -> docker compose up -d recreates: dashboard-api, ingestion-iiot, mlflow, orchestrator, "
+        "postgres, preprocessing"
+    )
     lines = result.stdout.splitlines()
+    assert lines[lines.index("staging:") + 1 :][:3] == [
+        f"  ~ POSTGRES_PASSWORD: vault:mantis/staging/postgres#password -> "
+        f"vault:mantis/staging/db#password  (profiles/staging.yaml:{line_of(staging, 'staging/db')})",
+        f"  -> the changed ExternalSecrets re-sync their secrets: mantis-{readers}"
+        "mantis-preprocessing-secrets",
+        recreated,
+    ]
     assert (
-        f"  ~ REDIS_PASSWORD: vault:mantis/staging/redis#password -> "
-        f"vault:mantis/staging/cache#password  (profiles/staging.yaml:{line_of(staging, 'staging/cache')})"
-    ) in lines
-    assert "  -> the ExternalSecret changes: its secrets re-sync" in lines
-    assert (
-        f"  ~ REDIS_PASSWORD: (value changed)  "
+        f"  ~ POSTGRES_PASSWORD: (value changed)  "
         f"(profiles/development.yaml:{line_of(development, 'a-new-dev-secret')})"
     ) in lines
+    assert lines[-2:] == [
+        "  -> the changed Secrets reach running pods only when they restart: "
+        f"mantis-{readers}mantis-preprocessing-secrets",
+        recreated,
+    ]
 
 
 def test_a_template_change_shows_its_masked_diff(repository: Path, run: Run) -> None:
     edit(
         repository,
         "templates/k8s/secret.yaml.j2",
-        "stringData:\n{% for variable in variables_by_source",
-        "# reviewed\nstringData:\n{% for variable in variables_by_source",
+        "stringData:\n{% for name, value in service.literal %}",
+        "# reviewed\nstringData:\n{% for name, value in service.literal %}",
     )
 
     result = run("changes", "--base", "HEAD", "development")
 
     assert result.exit_code == 0, result.output
     assert "mantis_dev_password" not in result.output
-    assert "  +# reviewed" in result.stdout.splitlines()
-    assert "     POSTGRES_PASSWORD: ***" in result.stdout.splitlines()
+    lines = result.stdout.splitlines()
+    assert lines.count("  +# reviewed") == 4  # one Secret for each service that reads one
+    assert "     SPRING_DATASOURCE_PASSWORD: ***" in lines
+    assert "     MQTT_PASSWORD: ***" in lines
 
 
 def test_environments_added_and_removed(repository: Path, run: Run) -> None:

@@ -218,8 +218,8 @@ def test_a_template_that_renders_invalid_yaml_is_caught_before_writing(
     result = cli("render", "staging")
     assert result.exit_code == 1
     assert result.stderr == (
-        "rendered/staging/k8s/externalsecret.yaml:7: rendered YAML does not parse: "
-        "did not find expected ',' or ']' (while parsing a flow sequence started on line 6) "
+        "rendered/staging/k8s/externalsecret.yaml:8: rendered YAML does not parse: "
+        "did not find expected ',' or ']' (while parsing a flow sequence started on line 7) "
         "(written by templates/k8s/externalsecret.yaml.j2)\n"
     )
     assert not (project / "rendered/staging").exists()

@@ -5,6 +5,7 @@ with sprig as External Secrets does, the development Secret, and the compose sta
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -130,10 +131,26 @@ def test_a_composed_name_that_another_variable_has_is_refused(project: Path, cli
 
 # --- outputs -------------------------------------------------------------------------------
 
+URLS = ("DATABASE_URL", "TIMESCALEDB_URL", "REDIS_URL", "MLFLOW_BACKEND_STORE_URI")
+
+
+def reads_every_url(root: Path, urls: tuple[str, ...] = URLS) -> None:
+    """No MANTIS service reads the composed secret URLs as built: give them to rul_prediction."""
+    catalogue = root / "profiles/_catalogue.yaml"
+    text = catalogue.read_text()
+    old = "(Python)\n        uses: [kafka.bootstrap_servers]\n        variables:\n          INPUT_TOPIC: {from: kafka.topics.features_computed}\n          OUTPUT_TOPIC: {from: kafka.topics.rul_predictions}"
+    assert text.count(old) == 1
+    catalogue.write_text(
+        text.replace(
+            old, old.replace("bootstrap_servers]", f"bootstrap_servers, {', '.join(urls)}]")
+        )
+    )
+
 
 @pytest.fixture(scope="module")
 def staging(tmp_path_factory: pytest.TempPathFactory, dev_vault: DevVault) -> Iterator[Path]:
-    """The shipped staging profile rendered with the dev Vault's secrets."""
+    """The shipped staging profile rendered with the dev Vault's secrets, a service reading
+    every composed URL."""
     from click.testing import CliRunner
 
     from mantis_render.cli import main
@@ -141,9 +158,13 @@ def staging(tmp_path_factory: pytest.TempPathFactory, dev_vault: DevVault) -> It
     from .conftest import AWS_VARIABLES, VAULT_VARIABLES
 
     out = tmp_path_factory.mktemp("composed")
+    root = out / "project"
+    for folder in ("profiles", "templates", "compose"):
+        shutil.copytree(REPO / folder, root / folder)
+    reads_every_url(root)
     env = {**dict.fromkeys(VAULT_VARIABLES + AWS_VARIABLES), **dev_vault.env()}
     result = CliRunner().invoke(
-        main, ["--root", str(REPO), "render", "staging", "--out", str(out)], env=env
+        main, ["--root", str(root), "render", "staging", "--out", str(out)], env=env
     )
     assert result.exit_code == 0, result.output
     yield out / "staging"
@@ -163,13 +184,15 @@ def test_the_env_carries_each_url_with_its_password_encoded(staging: Path) -> No
 
 def test_plain_composed_values_go_to_the_configmap_and_secret_ones_do_not(staging: Path) -> None:
     objects = {item["metadata"]["name"]: item for item in kustomize(staging / "k8s")}
-    [configmap] = [item for item in objects.values() if item["kind"] == "ConfigMap"]
+    configmap = next(v for k, v in objects.items() if k.startswith("mantis-config-"))
     assert (
         configmap["data"]["MLFLOW_S3_ENDPOINT_URL"] == "http://minio.staging.mantis.internal:9000"
     )
     assert configmap["data"]["MLFLOW_ARTIFACT_ROOT"] == "s3://mantis-staging/mlflow"
-    assert "DATABASE_URL" not in configmap["data"]
-    template = objects["mantis-secrets"]["spec"]["target"]["template"]
+    for name, item in objects.items():
+        if item["kind"] == "ConfigMap":
+            assert not set(URLS) & set(item.get("data") or {}), name
+    template = objects["mantis-rul-prediction-secrets"]["spec"]["target"]["template"]
     assert template["data"]["REDIS_URL"] == (
         'redis://:{{ .REDIS_PASSWORD | urlquery | replace "+" "%20" }}@'
         "redis.staging.mantis.internal:6379/0"
@@ -181,7 +204,11 @@ def test_each_external_secret_template_evaluated_by_go_equals_the_env(
 ) -> None:
     """What External Secrets will write into the Secret is what the .env holds."""
     values = read_with_python_dotenv(staging / ".env")
-    document = yaml.safe_load((staging / "k8s/externalsecret.yaml").read_text())
+    document = next(
+        d
+        for d in yaml.safe_load_all((staging / "k8s/externalsecret.yaml").read_text())
+        if d["metadata"]["name"] == "mantis-rul-prediction-secrets"
+    )
     fetched = {entry["secretKey"]: values[entry["secretKey"]] for entry in document["spec"]["data"]}
     templates = document["spec"]["target"]["template"]["data"]
     assert sorted(templates) == [
@@ -227,13 +254,19 @@ def test_go_and_python_agree_on_every_password(go_evaluate: Path, password: str,
 
 
 def test_development_gets_composed_literals_in_its_plain_secret(project: Path, cli: CliRun) -> None:
+    reads_every_url(project, ("REDIS_URL",))
+    # a store the containers reach as the host does: the compose override may give its URL
+    profile = project / "profiles/development.yaml"
+    text = profile.read_text()
+    assert "redis:\n  host: localhost\n" in text
+    profile.write_text(text.replace("redis:\n  host: localhost\n", "redis:\n  host: cache.lan\n"))
     assert cli("render", "development").exit_code == 0
     objects = {
         item["metadata"]["name"]: item for item in kustomize(project / "rendered/development/k8s")
     }
-    assert objects["mantis-secrets"]["stringData"]["REDIS_URL"] == (
-        "redis://:redis_dev_password@localhost:6379/0"
-    )
+    assert objects["mantis-rul-prediction-secrets"]["stringData"] == {
+        "REDIS_URL": "redis://:redis_dev_password@cache.lan:6379/0"
+    }
 
 
 def test_the_compose_stack_gets_urls_for_the_compose_network(project: Path, cli: CliRun) -> None:
@@ -249,7 +282,8 @@ def test_the_compose_stack_gets_urls_for_the_compose_network(project: Path, cli:
     model = compose_config(
         folder, [project / "compose/docker-compose.yml", folder / "docker-compose.override.yml"]
     )
-    for service in ("ingestion-iiot", "mlflow"):
+    assert not set(URLS) & set(model["services"]["ingestion-iiot"]["environment"])
+    for service in ("mlflow",):
         environment = model["services"][service]["environment"]
         assert environment["DATABASE_URL"] == (
             "postgresql://mantis:mantis_dev_password@postgres:5432/mantis_dev"
@@ -288,8 +322,8 @@ def test_explain_shows_each_part_with_its_line(project: Path, cli: CliRun) -> No
         "redis.staging.mantis.internal",
         f"  part          {BASE}:{line_of(base, 'port: 6379')}  redis.port = 6379",
         f"  part          {BASE}:{line_of(base, 'db: 0')}  redis.db = 0",
-        "  lands in      .env, k8s/externalsecret.yaml",
-        "  named in      .env, .env.example, k8s/externalsecret.yaml",
+        "  lands in      .env",  # no service reads it
+        "  named in      .env, .env.example, k8s/kustomization.yaml",  # as given to none
     ]
 
 

@@ -19,76 +19,27 @@ from mantis_render.outputs.filters import quote_compose
 from tests.conftest import CliRun, line_of
 from tests.readers import compose_config, kustomize
 
-DECLARED = """\
-    services:
-      ingestion_iiot:
-        description: Reads the sensors (Spring Boot)
-        uses: [ENVIRONMENT]
-        variables:
-          SERVER_PORT: {from: port}
-          SPRING_KAFKA_BOOTSTRAP_SERVERS: {from: kafka.bootstrap_servers}
-          KAFKA_BROKER: {from: kafka.bootstrap_servers}
-          SPRING_DATASOURCE_USERNAME: {from: postgres.user}
-          SPRING_DATASOURCE_PASSWORD: {from: postgres.password}
-          JAVA_OPTS: {type: text, description: Options of its JVM}
-      preprocessing:
-        description: Windows the readings (keeps them in Redis)
-        uses: [redis.host, redis.port, redis.password]
-      feature_extraction:
-        description: Extracts features (Python)
-        uses: [kafka.bootstrap_servers]
-        variables:
-          INPUT_TOPIC: {from: kafka.topics.sensor_preprocessed}
-          CONSUMER_GROUP: {type: name, description: Its consumer group}
-      anomaly_detection:
-        description: Flags anomalies (Python)
-        uses: [kafka.bootstrap_servers]
-        variables:
-          INPUT_TOPIC: {from: kafka.topics.features_computed}
-          CONSUMER_GROUP: {type: name, description: Its consumer group}
-          CONTAMINATION: {type: number, min: 0.0, max: 0.5, description: Share of anomalies}
-      rul_prediction:
-        description: Predicts the remaining useful life
-        uses: [MLFLOW_TRACKING_URI]
-      orchestrator:
-        description: Raises the alerts
-        uses: [ENVIRONMENT]
-      dashboard:
-        description: The dashboard (static)
-"""
-OWN_VALUES = {
-    "ingestion_iiot:": "variables: {JAVA_OPTS: -Xms512m -Xmx1g}",
-    "feature_extraction:": "variables: {CONSUMER_GROUP: feature-extraction-group}",
-    "anomaly_detection:": "variables: {CONSUMER_GROUP: anomaly-group, CONTAMINATION: 0.05}",
-}
+# The services of the shipped catalogue, as the issue lists what each one reads.
+CATALOGUE = "profiles/_catalogue.yaml"
 
 
-def declare(project: Path, declared: str = DECLARED) -> None:
-    """Declare the services of the shipped catalogue, and give the profiles their values."""
-    catalogue = project / "profiles/_catalogue.yaml"
-    text = catalogue.read_text()
-    anchor = "    replicas: resources.replicas\n"
-    assert anchor in text
-    catalogue.write_text(text.replace(anchor, anchor + declared, 1))
-    base = project / "profiles/_base.yaml"
-    lines = []
-    for line in base.read_text().splitlines():
-        for service, values in OWN_VALUES.items():
-            if line.startswith(f"  {service} {{port:"):
-                line = line.removesuffix("}") + ", " + values + "}"
-        lines.append(line)
-    base.write_text("\n".join(lines) + "\n")
-    development = project / "profiles/development.yaml"
-    development.write_text(
-        development.read_text()
-        + "\nservices:\n  feature_extraction:\n    variables: {CONSUMER_GROUP: fe-dev}\n"
-    )
+def declarations(project: Path) -> tuple[str, int, int]:
+    """The catalogue's text, and the first and last line of its service declarations."""
+    text = (project / CATALOGUE).read_text()
+    start = text.index("    services:\n      ingestion_iiot:\n")
+    end = text.index("\n\n", start)
+    first = text.count("\n", 0, start) + 1
+    return text, first, first + text.count("\n", start, end)
 
 
-@pytest.fixture
-def declared(project: Path) -> Path:
-    declare(project)
-    return project
+def edit_catalogue(project: Path, old: str, new: str) -> None:
+    """Replace ``old`` (once, and only inside the service declarations) with ``new``."""
+    text, first, last = declarations(project)
+    lines = text.splitlines(keepends=True)
+    block = "".join(lines[first - 1 : last])
+    assert old in block, old
+    lines[first - 1 : last] = [block.replace(old, new, 1)]
+    (project / CATALOGUE).write_text("".join(lines))
 
 
 def compose_environments(project: Path, environment: str) -> dict[str, dict[str, str]]:
@@ -99,145 +50,241 @@ def compose_environments(project: Path, environment: str) -> dict[str, dict[str,
     return {name: service.get("environment") or {} for name, service in model["services"].items()}
 
 
-def test_compose_gives_each_service_exactly_what_it_reads(declared: Path, cli: CliRun) -> None:
+SPRING_DEV = {  # what every Spring Boot service is told in development, in compose
+    "ENVIRONMENT": "development",
+    "SPRING_KAFKA_BOOTSTRAP_SERVERS": "kafka:29092",
+    "SPRING_DATASOURCE_URL": "jdbc:postgresql://postgres:5432/mantis_dev",
+    "SPRING_DATASOURCE_USERNAME": "mantis",
+    "SPRING_DATASOURCE_PASSWORD": "mantis_dev_password",
+    "JAVA_OPTS": "-Xms256m -Xmx512m",
+}
+TOPICS_OF_ALERTS = {
+    "ANOMALY_TOPIC": "anomaly-events",
+    "RUL_TOPIC": "rul-predictions",
+    "ALERTS_TOPIC": "alerts",
+}
+
+
+def test_compose_gives_each_service_exactly_what_it_reads(project: Path, cli: CliRun) -> None:
     result = cli("render", "development")
     assert result.exit_code == 0, result.output
 
-    told = compose_environments(declared, "development")
+    told = compose_environments(project, "development")
 
-    assert told["ingestion-iiot"] == {
-        "ENVIRONMENT": "development",
+    assert told["ingestion-iiot"] == SPRING_DEV | {
         "SERVER_PORT": "8001",
-        "SPRING_KAFKA_BOOTSTRAP_SERVERS": "kafka:29092",
-        "KAFKA_BROKER": "kafka:29092",
-        "SPRING_DATASOURCE_USERNAME": "mantis",
-        "SPRING_DATASOURCE_PASSWORD": "mantis_dev_password",
-        "JAVA_OPTS": "-Xms512m -Xmx1g",
+        "SENSOR_TOPIC": "raw-sensor-data",
+        "MQTT_ENABLED": "true",
+        "MQTT_BROKER_URL": "tcp://mqtt:1883",
+        "MQTT_CLIENT_ID": "mantis-ingestion-iiot-dev",
+        "MQTT_USERNAME": "mantis-ingestion",
+        "MQTT_PASSWORD": "mqtt_dev_password",
+        "MQTT_TOPIC_PREFIX": "mantis/sensors",
+        "MQTT_QOS": "1",
+        "OPCUA_ENABLED": "true",
+        "OPCUA_ENDPOINT": "opc.tcp://opcua:4840",
+        "OPCUA_SECURITY_MODE": "None",
+        "OPCUA_SUBSCRIPTION_INTERVAL_MS": "1000",
+        "MODBUS_ENABLED": "false",
+        "MODBUS_HOST": "modbus.invalid",
+        "MODBUS_PORT": "502",
+        "MODBUS_POLL_INTERVAL_MS": "1000",
+        "EDGE_BUFFER_ENABLED": "true",
+        "EDGE_BUFFER_MAX_SIZE": "10000",
+        "EDGE_BUFFER_FLUSH_INTERVAL_MS": "5000",
     }
-    assert told["preprocessing"] == {
-        "REDIS_HOST": "redis",
-        "REDIS_PORT": "6379",
-        "REDIS_PASSWORD": "redis_dev_password",
+    assert told["preprocessing"] == SPRING_DEV | {
+        "SERVER_PORT": "8002",
+        "KAFKA_BROKER": "kafka:29092",
+        "INPUT_TOPIC": "raw-sensor-data",
+        "OUTPUT_TOPIC": "preprocessed-data",
+        "CONSUMER_GROUP": "preprocessing-group",
+        "INFLUXDB_URL": "http://influxdb:8086",
+        "INFLUXDB_TOKEN": "influxdb_dev_token",
+        "INFLUXDB_ORG": "mantis",
+        "INFLUXDB_BUCKET": "sensors-dev",
+        "WINDOW_SIZE": "20",
     }
     assert told["feature-extraction"] == {
         "KAFKA_BOOTSTRAP_SERVERS": "kafka:29092",
-        "INPUT_TOPIC": "sensor.preprocessed",
-        "CONSUMER_GROUP": "fe-dev",
+        "INPUT_TOPIC": "preprocessed-data",
+        "OUTPUT_TOPIC": "features-data",
+        "CONSUMER_GROUP": "feature-extraction-group",
     }
     assert told["anomaly-detection"] == {
         "KAFKA_BOOTSTRAP_SERVERS": "kafka:29092",
-        "INPUT_TOPIC": "features.computed",
-        "CONSUMER_GROUP": "anomaly-group",
+        "INPUT_TOPIC": "features-data",
+        "OUTPUT_TOPIC": "anomaly-events",
+        "CONSUMER_GROUP": "anomaly-detection-group",
         "CONTAMINATION": "0.05",
     }
-    assert told["rul-prediction"] == {"MLFLOW_TRACKING_URI": "http://mlflow:5000"}
-    assert told["orchestrator"] == {"ENVIRONMENT": "development"}
-    assert told["dashboard"] == {}
+    assert told["rul-prediction"] == {
+        "KAFKA_BOOTSTRAP_SERVERS": "kafka:29092",
+        "INPUT_TOPIC": "features-data",
+        "OUTPUT_TOPIC": "rul-predictions",
+        "CONSUMER_GROUP": "rul-prediction-group",
+        "INPUT_SIZE": "14",
+        "HIDDEN_SIZE": "64",
+        "NUM_LAYERS": "2",
+        "MODEL_PATH": "/app/models/rul_lstm.pt",
+    }
+    assert told["orchestrator"] == SPRING_DEV | TOPICS_OF_ALERTS | {
+        "SERVER_PORT": "8006",
+        "KAFKA_BROKER": "kafka:29092",
+        "CONSUMER_GROUP": "orchestrator-group",
+    }
+    assert told["dashboard-api"] == SPRING_DEV | TOPICS_OF_ALERTS | {
+        "SERVER_PORT": "8007",
+        "KAFKA_BROKER": "kafka:29092",
+        "CONSUMER_GROUP": "dashboard-api-group",
+        "JWT_SECRET": "mantis_dev_jwt_secret",
+    }
+    assert told["dashboard-frontend"] == {}
     model = compose_config(
-        declared / "rendered/development",
+        project / "rendered/development",
         [
-            declared / "compose/docker-compose.yml",
-            declared / "rendered/development/docker-compose.override.yml",
+            project / "compose/docker-compose.yml",
+            project / "rendered/development/docker-compose.override.yml",
         ],
     )
-    waits = {name: sorted(model["services"][name].get("depends_on") or {}) for name in told}
-    assert waits["ingestion-iiot"] == ["kafka", "postgres"]
-    assert waits["preprocessing"] == ["redis"]
-    assert waits["rul-prediction"] == ["mlflow"]
-    assert waits["dashboard"] == []
+    services = model["services"]
+    waits = {name: sorted(services[name].get("depends_on") or {}) for name in told}
+    assert waits["ingestion-iiot"] == ["kafka", "mqtt", "postgres"]  # the OPC UA server: no wait
+    assert waits["preprocessing"] == ["influxdb", "kafka", "postgres"]
+    assert waits["rul-prediction"] == ["kafka"]
+    assert waits["dashboard-frontend"] == []
     for name in told:
-        assert "env_file" not in model["services"][name], name
+        if name in ("postgres", "timescaledb", "kafka", "redis", "minio", "mlflow", "influxdb"):
+            continue
+        assert "env_file" not in services[name], name
 
 
-def test_the_override_holds_no_secret_and_a_service_without_a_store_gets_none_of_it(
-    declared: Path, cli: CliRun
+def test_the_override_holds_no_secret_and_a_service_gets_only_the_secrets_it_reads(
+    project: Path, cli: CliRun
 ) -> None:
     assert cli("render", "staging").exit_code == 0
-    override = (declared / "rendered/staging/docker-compose.override.yml").read_text()
+    override = (project / "rendered/staging/docker-compose.override.yml").read_text()
 
     assert (
         "      SPRING_DATASOURCE_PASSWORD: ${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}\n"
         in override
     )
     document = yaml.safe_load(override)
-    for name, service in document["services"].items():
-        environment = service.get("environment") or {}
-        if name in ("ingestion-iiot", "postgres", "timescaledb"):
-            continue
-        assert not any("POSTGRES_PASSWORD" in str(v) for v in environment.values()), name
+    secrets = {
+        name: sorted(k for k, v in (service.get("environment") or {}).items() if "${" in str(v))
+        for name, service in document["services"].items()
+    }
+    spring = ["SPRING_DATASOURCE_PASSWORD"]
+    assert secrets["ingestion-iiot"] == ["MQTT_PASSWORD", *spring]
+    assert secrets["preprocessing"] == ["INFLUXDB_TOKEN", *spring]
+    assert secrets["orchestrator"] == spring
+    assert secrets["dashboard-api"] == ["JWT_SECRET", *spring]
+    for python in ("feature-extraction", "anomaly-detection", "rul-prediction"):
+        assert secrets[python] == [], python
+    assert "dashboard-frontend" not in document["services"] or secrets["dashboard-frontend"] == []
 
 
-def test_kubernetes_gets_a_configmap_and_a_secret_per_service(declared: Path, cli: CliRun) -> None:
+def test_kubernetes_gets_a_configmap_and_a_secret_per_service(project: Path, cli: CliRun) -> None:
     assert cli("render", "staging").exit_code == 0
-    objects = kustomize(declared / "rendered/staging/k8s")
+    objects = kustomize(project / "rendered/staging/k8s")
 
     maps = {
         o["metadata"]["name"].rsplit("-", 1)[0]: o.get("data", {})
         for o in objects
         if o["kind"] == "ConfigMap"
     }
+    brokers = "kafka-0.staging.mantis.internal:9092,kafka-1.staging.mantis.internal:9092"
     assert maps["mantis-feature-extraction-config"] == {
-        "KAFKA_BOOTSTRAP_SERVERS": "kafka-0.staging.mantis.internal:9092,"
-        "kafka-1.staging.mantis.internal:9092",
-        "INPUT_TOPIC": "sensor.preprocessed",
+        "KAFKA_BOOTSTRAP_SERVERS": brokers,
+        "INPUT_TOPIC": "preprocessed-data",
+        "OUTPUT_TOPIC": "features-data",
         "CONSUMER_GROUP": "feature-extraction-group",
     }
-    assert maps["mantis-ingestion-iiot-config"] == {
+    assert maps["mantis-preprocessing-config"] == {
         "ENVIRONMENT": "staging",
-        "SERVER_PORT": "8001",
-        "SPRING_KAFKA_BOOTSTRAP_SERVERS": "kafka-0.staging.mantis.internal:9092,"
-        "kafka-1.staging.mantis.internal:9092",
-        "KAFKA_BROKER": "kafka-0.staging.mantis.internal:9092,kafka-1.staging.mantis.internal:9092",
+        "SERVER_PORT": "8002",
+        "SPRING_KAFKA_BOOTSTRAP_SERVERS": brokers,
+        "KAFKA_BROKER": brokers,
+        "INPUT_TOPIC": "raw-sensor-data",
+        "OUTPUT_TOPIC": "preprocessed-data",
+        "CONSUMER_GROUP": "preprocessing-group",
+        "SPRING_DATASOURCE_URL": "jdbc:postgresql://postgres.staging.mantis.internal:5432/"
+        "mantis_staging",
         "SPRING_DATASOURCE_USERNAME": "mantis",
+        "INFLUXDB_URL": "https://influxdb.staging.mantis.internal:8086",
+        "INFLUXDB_ORG": "mantis",
+        "INFLUXDB_BUCKET": "sensors-staging",
+        "WINDOW_SIZE": "100",
         "JAVA_OPTS": "-Xms512m -Xmx1g",
     }
-    assert maps["mantis-dashboard-config"] == {}
+    assert maps["mantis-ingestion-iiot-config"]["MQTT_BROKER_URL"] == (
+        "ssl://mqtt.staging.mantis.internal:8883"
+    )
+    assert maps["mantis-ingestion-iiot-config"]["MQTT_CLIENT_ID"] == (
+        "mantis-ingestion-iiot-staging"
+    )
+    assert maps["mantis-dashboard-frontend-config"] == {}
     external = {o["metadata"]["name"]: o["spec"] for o in objects if o["kind"] == "ExternalSecret"}
-    assert sorted(external) == [
-        "mantis-ingestion-iiot-secrets",
-        "mantis-preprocessing-secrets",
-        "mantis-tls",
-    ]
     keys = {
         name: [
             (d["secretKey"], d["remoteRef"]["key"], d["remoteRef"]["property"]) for d in s["data"]
         ]
         for name, s in external.items()
     }
-    assert keys["mantis-ingestion-iiot-secrets"] == [
-        ("SPRING_DATASOURCE_PASSWORD", "mantis/staging/postgres", "password")
-    ]
-    assert keys["mantis-preprocessing-secrets"] == [
-        ("REDIS_PASSWORD", "mantis/staging/redis", "password")
-    ]
-    kustomization = (declared / "rendered/staging/k8s/kustomization.yaml").read_text()
+    database = ("SPRING_DATASOURCE_PASSWORD", "mantis/staging/postgres", "password")
+    assert keys == {
+        "mantis-ingestion-iiot-secrets": [
+            ("MQTT_PASSWORD", "mantis/staging/mqtt", "password"),
+            database,
+        ],
+        "mantis-preprocessing-secrets": [
+            ("INFLUXDB_TOKEN", "mantis/staging/influxdb", "token"),
+            database,
+        ],
+        "mantis-orchestrator-secrets": [database],
+        "mantis-dashboard-api-secrets": [("JWT_SECRET", "mantis/staging/jwt", "secret"), database],
+        "mantis-tls": [
+            ("tls.crt", "mantis/staging/tls", "certificate"),
+            ("tls.key", "mantis/staging/tls", "private_key"),
+        ],
+    }
+    kustomization = (project / "rendered/staging/k8s/kustomization.yaml").read_text()
     assert (
-        "# No service receives: TIMESCALEDB_PASSWORD, MINIO_SECRET_KEY, GRAFANA_ADMIN_PASSWORD, "
-        "JWT_SECRET, DATABASE_URL, TIMESCALEDB_URL, REDIS_URL, MLFLOW_BACKEND_STORE_URI "
-        "(not delivered here).\n"
+        "# No service receives: TIMESCALEDB_PASSWORD, REDIS_PASSWORD, MINIO_SECRET_KEY, "
+        "INFLUXDB_ADMIN_PASSWORD, GRAFANA_ADMIN_PASSWORD, DATABASE_URL, TIMESCALEDB_URL, "
+        "REDIS_URL, MLFLOW_BACKEND_STORE_URI (not delivered here).\n"
     ) in kustomization
 
 
-def test_development_literal_secrets_are_one_secret_per_service(
-    declared: Path, cli: CliRun
-) -> None:
+def test_development_literal_secrets_are_one_secret_per_service(project: Path, cli: CliRun) -> None:
     assert cli("render", "development").exit_code == 0
-    objects = kustomize(declared / "rendered/development/k8s")
+    objects = kustomize(project / "rendered/development/k8s")
 
-    secrets = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Secret"}
-    assert sorted(secrets) == ["mantis-ingestion-iiot-secrets", "mantis-preprocessing-secrets"]
-    assert secrets["mantis-ingestion-iiot-secrets"]["stringData"] == {
-        "SPRING_DATASOURCE_PASSWORD": "mantis_dev_password"
+    secrets = {o["metadata"]["name"]: o["stringData"] for o in objects if o["kind"] == "Secret"}
+    database = {"SPRING_DATASOURCE_PASSWORD": "mantis_dev_password"}
+    assert secrets == {
+        "mantis-ingestion-iiot-secrets": {"MQTT_PASSWORD": "mqtt_dev_password"} | database,
+        "mantis-preprocessing-secrets": {"INFLUXDB_TOKEN": "influxdb_dev_token"} | database,
+        "mantis-orchestrator-secrets": database,
+        "mantis-dashboard-api-secrets": {"JWT_SECRET": "mantis_dev_jwt_secret"} | database,
     }
-    assert secrets["mantis-preprocessing-secrets"]["stringData"] == {
-        "REDIS_PASSWORD": "redis_dev_password"
-    }
+
+
+RUL_USES = "        uses: [kafka.bootstrap_servers]\n        variables:\n          INPUT_TOPIC: {from: kafka.topics.features_computed}\n          OUTPUT_TOPIC: {from: kafka.topics.rul_predictions}\n"
+
+
+def rul_prediction_also_uses(project: Path, name: str) -> None:
+    edit_catalogue(
+        project,
+        RUL_USES,
+        RUL_USES.replace("[kafka.bootstrap_servers]", f"[kafka.bootstrap_servers, {name}]"),
+    )
 
 
 def test_a_composed_secret_is_templated_by_external_secrets_and_holds_only_its_keys(
     project: Path, cli: CliRun
 ) -> None:
-    declare(project, DECLARED.replace("uses: [MLFLOW_TRACKING_URI]", "uses: [DATABASE_URL]"))
+    rul_prediction_also_uses(project, "DATABASE_URL")
     assert cli("render", "staging").exit_code == 0
     objects = kustomize(project / "rendered/staging/k8s")
 
@@ -256,7 +303,7 @@ def test_a_composed_secret_is_templated_by_external_secrets_and_holds_only_its_k
 def test_a_composed_secret_the_containers_see_otherwise_is_one_line_and_nothing_written(
     project: Path, cli: CliRun
 ) -> None:
-    declare(project, DECLARED.replace("uses: [MLFLOW_TRACKING_URI]", "uses: [DATABASE_URL]"))
+    rul_prediction_also_uses(project, "DATABASE_URL")
 
     result = cli("render", "development")
 
@@ -269,13 +316,13 @@ def test_a_composed_secret_the_containers_see_otherwise_is_one_line_and_nothing_
     assert not (project / "rendered/development").exists()
 
 
-def test_exec_with_a_service_gives_exactly_its_variables(declared: Path, cli: CliRun) -> None:
+def test_exec_with_a_service_gives_exactly_its_variables(project: Path, cli: CliRun) -> None:
     script = "import json, os; print(json.dumps(dict(os.environ)))"
     shown = subprocess.run(
         [
             str(Path(sys.executable).parent / "mantis-render"),
             "--root",
-            str(declared),
+            str(project),
             "exec",
             "development",
             "--service",
@@ -296,52 +343,66 @@ def test_exec_with_a_service_gives_exactly_its_variables(declared: Path, cli: Cl
     given.pop("LC_CTYPE", None)  # Python may set it for its own locale
     assert given == {
         "KAFKA_BOOTSTRAP_SERVERS": "localhost:9092",
-        "INPUT_TOPIC": "sensor.preprocessed",
-        "CONSUMER_GROUP": "fe-dev",
+        "INPUT_TOPIC": "preprocessed-data",
+        "OUTPUT_TOPIC": "features-data",
+        "CONSUMER_GROUP": "feature-extraction-group",
     }
 
 
-def test_explain_names_the_services_and_the_names_they_read(declared: Path, cli: CliRun) -> None:
-    base = (declared / "profiles/_base.yaml").read_text()
+def test_explain_names_the_services_and_the_names_they_read(project: Path, cli: CliRun) -> None:
+    base = (project / "profiles/_base.yaml").read_text()
 
-    shown = cli("explain", "staging", "KAFKA_TOPIC_SENSOR_PREPROCESSED")
+    shown = cli("explain", "staging", "KAFKA_TOPIC_FEATURES_COMPUTED")
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.splitlines()[:3] == [
-        "KAFKA_TOPIC_SENSOR_PREPROCESSED = sensor.preprocessed",
-        f"  set by        profiles/_base.yaml:{line_of(base, 'sensor_preprocessed:')}  "
-        "kafka.topics.sensor_preprocessed",
-        "  services      feature_extraction as INPUT_TOPIC",
+        "KAFKA_TOPIC_FEATURES_COMPUTED = features-data",
+        f"  set by        profiles/_base.yaml:{line_of(base, 'features_computed:')}  "
+        "kafka.topics.features_computed",
+        "  services      feature_extraction as OUTPUT_TOPIC, anomaly_detection as INPUT_TOPIC, "
+        "rul_prediction as INPUT_TOPIC",
     ]
-    aliased = cli("explain", "staging", "SPRING_DATASOURCE_PASSWORD")
-    assert aliased.stdout.splitlines()[0] == (
+    aliased = cli("explain", "staging", "MQTT_PASSWORD")
+    assert aliased.stdout.splitlines()[:3] == [
+        "MQTT_PASSWORD = vault:mantis/staging/mqtt#password",
+        f"  set by        profiles/staging.yaml:"
+        f"{line_of((project / 'profiles/staging.yaml').read_text(), 'mantis/staging/mqtt')}  "
+        "mqtt.password",
+        "  services      ingestion_iiot",
+    ]
+    by_another_name = cli("explain", "staging", "SPRING_DATASOURCE_PASSWORD")
+    assert by_another_name.stdout.splitlines()[0] == (
         "POSTGRES_PASSWORD = vault:mantis/staging/postgres#password"
     )
-    assert "  services      ingestion_iiot as SPRING_DATASOURCE_PASSWORD" in aliased.stdout
+    assert by_another_name.stdout.splitlines()[2] == (
+        "  services      ingestion_iiot as SPRING_DATASOURCE_PASSWORD, preprocessing as "
+        "SPRING_DATASOURCE_PASSWORD, orchestrator as SPRING_DATASOURCE_PASSWORD, dashboard_api "
+        "as SPRING_DATASOURCE_PASSWORD"
+    )
     each = cli("explain", "staging", "INPUT_TOPIC")
     assert each.exit_code == 2
     assert each.stderr.splitlines()[-1] == (
         "Error: Invalid value for VAR: INPUT_TOPIC is read by services, each given its own "
-        "(feature_extraction: KAFKA_TOPIC_SENSOR_PREPROCESSED; anomaly_detection: "
+        "(preprocessing: KAFKA_TOPIC_SENSOR_RAW; feature_extraction: "
+        "KAFKA_TOPIC_SENSOR_PREPROCESSED; anomaly_detection, rul_prediction: "
         "KAFKA_TOPIC_FEATURES_COMPUTED); explain one of those"
     )
 
 
 def test_a_wrong_service_in_a_profile_is_a_located_problem_with_a_hint(
-    declared: Path, cli: CliRun
+    project: Path, cli: CliRun
 ) -> None:
-    development = declared / "profiles/development.yaml"
-    text = development.read_text().replace("  feature_extraction:\n", "  feature_extracton:\n")
-    text = text.replace("{CONSUMER_GROUP: fe-dev}", "{CONSUMER_GROUP: fe-dev, GROUP: x}")
+    development = project / "profiles/development.yaml"
+    text = development.read_text().replace("  preprocessing:\n", "  preprocesing:\n", 1)
     development.write_text(text)
 
     result = cli("validate", "development")
 
     assert result.exit_code == 1
-    line = line_of(text, "feature_extracton:")
-    assert (
-        f"profiles/development.yaml:{line}: services.feature_extracton: unknown key; did you "
-        "mean 'feature_extraction'?"
-    ) in result.stdout + result.stderr
+    line = line_of(text, "preprocesing:")
+    assert result.stderr == (
+        f"profiles/development.yaml:{line}: services.preprocesing: unknown key; did you "
+        "mean 'preprocessing'?\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -353,7 +414,7 @@ def test_a_wrong_service_in_a_profile_is_a_located_problem_with_a_hint(
             "the catalogue does not declare; did you mean 'kafka.bootstrap_servers'?",
         ),
         (
-            ("{from: postgres.user}", "{from: postgres}"),
+            ("USERNAME: {from: postgres.user}", "USERNAME: {from: postgres}"),
             "services.services.ingestion_iiot.variables.SPRING_DATASOURCE_USERNAME.from: "
             "postgres is a section; name one of its settings",
         ),
@@ -368,14 +429,13 @@ def test_a_wrong_service_in_a_profile_is_a_located_problem_with_a_hint(
         ),
         (
             (
-                "description: Raises the alerts\n        uses: [ENVIRONMENT]\n",
-                "description: Raises the alerts\n        uses: [ENVIRONMENT]\n"
-                "        variables:\n          ENVIRONMENT: {from: ENVIRONMENT}\n",
+                "(Spring Boot)\n        uses: [ENVIRONMENT]\n",
+                "(Spring Boot)\n        uses: [ENVIRONMENT, SERVER_PORT]\n",
             ),
-            "services.services.orchestrator: receives ENVIRONMENT twice; give each variable once",
+            "services.services.orchestrator: receives SERVER_PORT twice; give each variable once",
         ),
         (
-            ("description: Raises the alerts", "descripton: Raises the alerts"),
+            ("description: Turns anomalies", "descripton: Turns anomalies"),
             "services.services.orchestrator.descripton: unknown key; did you mean 'description'?",
         ),
     ],
@@ -383,8 +443,7 @@ def test_a_wrong_service_in_a_profile_is_a_located_problem_with_a_hint(
 def test_catalogue_mistakes_in_a_service_are_located(
     project: Path, cli: CliRun, edit: tuple[str, str], message: str | None
 ) -> None:
-    declared = DECLARED.replace(*edit, 1)
-    declare(project, declared)
+    edit_catalogue(project, *edit)
 
     result = cli("validate", "development")
 
@@ -392,17 +451,16 @@ def test_catalogue_mistakes_in_a_service_are_located(
         assert result.exit_code == 0, result.output
         return
     assert result.exit_code == 1
-    catalogue = (project / "profiles/_catalogue.yaml").read_text()
-    declared_from = catalogue.count("\n", 0, catalogue.index(declared)) + 1
+    _, first, last = declarations(project)
     problems = [line.split(":", 2) for line in result.stderr.splitlines()]
     assert [said for _, _, said in problems if said == f" {message}"], result.stderr
     for file, line, _ in problems:  # each one at its line of the declarations
-        assert file == "profiles/_catalogue.yaml"
-        assert declared_from <= int(line) <= declared_from + declared.count("\n")
+        assert file == CATALOGUE
+        assert first <= int(line) <= last
 
 
 def test_a_composed_variable_no_profile_composes_is_named(project: Path, cli: CliRun) -> None:
-    declare(project, DECLARED.replace("uses: [MLFLOW_TRACKING_URI]", "uses: [MLFLOW_TRACKING_UR]"))
+    rul_prediction_also_uses(project, "MLFLOW_TRACKING_UR")
 
     result = cli("validate", "staging")
 
@@ -415,29 +473,29 @@ def test_a_composed_variable_no_profile_composes_is_named(project: Path, cli: Cl
 
 
 def test_verify_finds_a_hand_edited_override_telling_a_service_a_loopback_url(
-    declared: Path, cli: CliRun
+    project: Path, cli: CliRun
 ) -> None:
     assert cli("render", "development").exit_code == 0
-    override = declared / "rendered/development/docker-compose.override.yml"
+    override = project / "rendered/development/docker-compose.override.yml"
     text = override.read_text()
-    start = text.index("  rul-prediction:\n")
+    start = text.index("  preprocessing:\n")
     text = text[:start] + text[start:].replace(
-        '      MLFLOW_TRACKING_URI: "http://mlflow:5000"',
-        '      MLFLOW_TRACKING_URI: "http://localhost:5000"',
+        '      INFLUXDB_URL: "http://influxdb:8086"',
+        '      INFLUXDB_URL: "http://localhost:8086"',
         1,
     )
     override.write_text(text)
 
     result = cli("verify", "development")
 
-    told_localhost = 'MLFLOW_TRACKING_URI: "http://localhost:5000"'
+    told_localhost = 'INFLUXDB_URL: "http://localhost:8086"'
     assert result.exit_code == 1
     assert result.stderr == (
-        f"{declared}/rendered/development/docker-compose.override.yml:"
+        f"{project}/rendered/development/docker-compose.override.yml:"
         f"{text.count(chr(10), 0, text.index(told_localhost, start)) + 1}: "
-        "services.rul-prediction.environment.MLFLOW_TRACKING_URI: MLFLOW_TRACKING_URI: the "
+        "services.preprocessing.environment.INFLUXDB_URL: INFLUXDB_URL: the "
         "container is told 'localhost', which inside a container is the container itself; "
-        "give it the store's compose service [compose-container-loopback]\n"
+        "give it influxdb:8086 (the compose service) [compose-container-loopback]\n"
     )
 
 

@@ -142,7 +142,7 @@ def test_unresolvable_secrets_are_all_listed_and_the_program_never_starts(
     )
     assert status == 1 and stdout == ""
     lines = stderr.splitlines()
-    assert len(lines) == 6  # one for each secret variable: every failure, then nothing runs
+    assert len(lines) == 9  # one for each secret variable: every failure, then nothing runs
     assert all(f"Vault at {address} is unreachable (connection refused)" in line for line in lines)
     assert not marker.exists()
     status, _, stderr = run(project, "exec", "staging", "--", "touch", str(marker))
@@ -154,14 +154,14 @@ def test_unresolvable_secrets_are_all_listed_and_the_program_never_starts(
     assert not marker.exists()
 
 
-def test_a_service_gets_the_shared_variables_and_its_own_only(project: Path) -> None:
-    names = ["PORT_DASHBOARD", "PORT_ORCHESTRATOR", "REDIS_URL", "ENVIRONMENT"]
+def test_a_service_gets_the_variables_it_reads_only(project: Path) -> None:
+    names = ["SERVER_PORT", "PORT_DASHBOARD_API", "JWT_SECRET", "REDIS_URL", "ENVIRONMENT"]
     status, stdout, _ = run(
         project,
         "exec",
         "development",
         "--service",
-        "dashboard",
+        "dashboard-api",
         "--",
         sys.executable,
         "-c",
@@ -170,12 +170,13 @@ def test_a_service_gets_the_shared_variables_and_its_own_only(project: Path) -> 
     )
     assert status == 0
     assert json.loads(stdout) == {
-        "PORT_DASHBOARD": "3000",
-        "PORT_ORCHESTRATOR": None,
-        "REDIS_URL": "redis://:redis_dev_password@localhost:6379/0",
+        "SERVER_PORT": "8007",  # its port, under the name it reads
+        "PORT_DASHBOARD_API": None,
+        "JWT_SECRET": "mantis_dev_jwt_secret",
+        "REDIS_URL": None,  # no secret it does not read
         "ENVIRONMENT": "development",
     }
-    assert run(project, "exec", "development", "--service", "dashbord", "--", "true")[0] == 2
+    assert run(project, "exec", "development", "--service", "dashbord-api", "--", "true")[0] == 2
 
 
 def test_compose_runs_the_stack_from_exec_with_no_env_on_disk(
@@ -208,11 +209,13 @@ def test_compose_runs_the_stack_from_exec_with_no_env_on_disk(
         return {k: v.replace("$$", "$") for k, v in services[service]["environment"].items()}
 
     assert told("postgres")["POSTGRES_PASSWORD"] == "Pg-staging-p@ss w0rd#1"
-    dashboard = told("dashboard")
-    assert dashboard["REDIS_PASSWORD"] == "Redis-staging-it's-fine! 7"
-    assert dashboard["MINIO_SECRET_KEY"] == "Minio-staging-$ecret-é-99"
-    assert dashboard["DATABASE_URL"].startswith("postgresql://mantis:Pg-staging-p%40ss")
-    assert dashboard["POSTGRES_HOST"] == "postgres.staging.mantis.internal"
+    api = told("dashboard-api")
+    assert api["SPRING_DATASOURCE_PASSWORD"] == "Pg-staging-p@ss w0rd#1"
+    assert api["JWT_SECRET"] == "Jwt-staging-0123-signing-key"
+    assert api["SPRING_DATASOURCE_URL"] == (
+        "jdbc:postgresql://postgres.staging.mantis.internal:5432/mantis_staging"
+    )
+    assert told("ingestion-iiot")["MQTT_PASSWORD"] == "Mqtt-staging-p&ss;|pipe"
     assert told("mlflow")["AWS_SECRET_ACCESS_KEY"] == "Minio-staging-$ecret-é-99"
 
 
@@ -427,10 +430,13 @@ def test_exec_gives_the_development_stack_its_container_urls_from_memory(project
         "json",
     )
     assert status == 0, stderr
-    told = json.loads(stdout)["services"]["ingestion-iiot"]["environment"]
-    assert (
-        told["DATABASE_URL"] == "postgresql://mantis:mantis_dev_password@postgres:5432/mantis_dev"
+    services = json.loads(stdout)["services"]
+    told = services["mlflow"]["environment"]
+    assert told["MLFLOW_BACKEND_STORE_URI"] == (
+        "postgresql://mantis:mantis_dev_password@postgres:5432/mantis_dev"
     )
     assert told["POSTGRES_HOST"] == "postgres"
-    assert told["POSTGRES_PASSWORD"] == "mantis_dev_password"
+    api = services["dashboard-api"]["environment"]
+    assert api["SPRING_DATASOURCE_URL"] == "jdbc:postgresql://postgres:5432/mantis_dev"
+    assert api["SPRING_DATASOURCE_PASSWORD"] == "mantis_dev_password"
     assert not (folder / ".env").exists() and not (folder / "containers.env").exists()

@@ -25,6 +25,9 @@ QA_SECRETS = [
     ("TIMESCALEDB_PASSWORD", "mantis/qa/timescaledb", "password", 32),
     ("REDIS_PASSWORD", "mantis/qa/redis", "password", 32),
     ("MINIO_SECRET_KEY", "mantis/qa/minio", "secret_key", 40),
+    ("INFLUXDB_TOKEN", "mantis/qa/influxdb", "token", 40),
+    ("INFLUXDB_ADMIN_PASSWORD", "mantis/qa/influxdb", "admin_password", 32),
+    ("MQTT_PASSWORD", "mantis/qa/mqtt", "password", 40),
     ("GRAFANA_ADMIN_PASSWORD", "mantis/qa/grafana", "admin_password", 32),
     ("JWT_SECRET", "mantis/qa/jwt", "secret", 64),
 ]
@@ -59,12 +62,12 @@ def test_new_then_init_then_render_provisions_an_environment_end_to_end(
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     expected = [
-        f"created  {name:<22}  vault:{path.replace('qa', qa, 1)}#{key}"
+        f"created  {name:<23}  vault:{path.replace('qa', qa, 1)}#{key}"
         for name, path, key, _ in QA_SECRETS
     ]
     expected += [
-        f"exists   tls.crt                 vault:mantis/{qa}/tls#certificate",
-        f"exists   tls.key                 vault:mantis/{qa}/tls#private_key",
+        f"exists   tls.crt                  vault:mantis/{qa}/tls#certificate",
+        f"exists   tls.key                  vault:mantis/{qa}/tls#private_key",
     ]
     assert result.stdout.splitlines() == expected
 
@@ -72,7 +75,7 @@ def test_new_then_init_then_render_provisions_an_environment_end_to_end(
     assert rendered.exit_code == 0, rendered.stderr
     values = read_with_python_dotenv(project / "rendered" / qa / ".env")
     for name, path, key, length in QA_SECRETS:
-        [stored] = vault_versions(dev_vault, path.replace("qa", qa, 1))
+        stored = vault_versions(dev_vault, path.replace("qa", qa, 1))[-1]
         value = stored[key]
         assert values[name] == value
         assert len(value) == length and value.isalnum()
@@ -82,16 +85,17 @@ def test_new_then_init_then_render_provisions_an_environment_end_to_end(
 
     again = cli("secrets", "init", qa, env=dev_vault.env())
     assert again.exit_code == 0
-    assert [line.split()[0] for line in again.stdout.splitlines()] == ["exists"] * 8
-    for _, path, _, _ in QA_SECRETS:
-        assert len(vault_versions(dev_vault, path.replace("qa", qa, 1))) == 1
+    assert [line.split()[0] for line in again.stdout.splitlines()] == ["exists"] * 11
+    for _, path, _, _ in QA_SECRETS:  # one version for each key of the path, none more
+        keys = sum(1 for _, other, _, _ in QA_SECRETS if other == path)
+        assert len(vault_versions(dev_vault, path.replace("qa", qa, 1))) == keys
 
 
 def test_dry_run_writes_nothing(cli: CliRun, dev_vault: DevVault, qa: str) -> None:
     result = cli("secrets", "init", qa, "--dry-run", env=dev_vault.env())
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == (
-        f"would create  POSTGRES_PASSWORD       vault:mantis/{qa}/postgres#password"
+        f"would create  POSTGRES_PASSWORD        vault:mantis/{qa}/postgres#password"
     )
     assert dev_vault.client.secrets.kv.v2.list_secrets(path=f"mantis/{qa}", mount_point="secret")[
         "data"
@@ -161,8 +165,8 @@ def test_init_creates_aws_secrets_and_never_replaces_one(
     result = cli("secrets", "init", qa, env=env)
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert f"created  POSTGRES_PASSWORD       aws:mantis/{qa}/postgres#password" in lines
-    assert f"exists   JWT_SECRET              aws:mantis/{qa}/jwt" in lines
+    assert f"created  POSTGRES_PASSWORD        aws:mantis/{qa}/postgres#password" in lines
+    assert f"exists   JWT_SECRET               aws:mantis/{qa}/jwt" in lines
     stored = json.loads(
         local_aws.client.get_secret_value(SecretId=f"mantis/{qa}/postgres")["SecretString"]
     )
@@ -190,9 +194,12 @@ def test_two_runs_at_once_overwrite_nothing_and_both_exit_cleanly(
     outputs = [run.communicate(timeout=60) for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0, 0], outputs
     assert all(stderr == "" for _, stderr in outputs)
-    for name, path, _key, _ in QA_SECRETS:
+    for name, path, key, _ in QA_SECRETS:
         versions = vault_versions(dev_vault, path.replace("qa", qa, 1))
-        assert len(versions) == 1, (path, versions)  # written once: never overwritten
+        # written once, never overwritten: a path holding two keys gets a version for each
+        written = [version[key] for version in versions if key in version]
+        assert len(set(written)) == 1, (path, key)
+        assert len(versions) == sum(1 for _, other, _, _ in QA_SECRETS if other == path)
         outcomes = [
             line[: line.index(f"  {name}  ")].strip()
             for stdout, _ in outputs
@@ -232,6 +239,7 @@ def test_concurrent_runs_against_aws_create_each_secret_once(
     assert sorted(line.split()[1] for line in created) == sorted(name for name, *_ in QA_SECRETS)
     for _, path, key, length in QA_SECRETS:
         versions = local_aws.client.list_secret_version_ids(SecretId=path.replace("qa", qa, 1))
-        assert len(versions["Versions"]) == 1  # created once, never put over
+        keys = sum(1 for _, other, _, _ in QA_SECRETS if other == path)
+        assert len(versions["Versions"]) == keys  # a version for each key, none put over
         stored = local_aws.client.get_secret_value(SecretId=path.replace("qa", qa, 1))
         assert len(json.loads(stored["SecretString"])[key]) == length

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -27,12 +28,12 @@ spec:
         - name: app
           image: mantis/ingestion-iiot
           envFrom:
-            - configMapRef: {name: mantis-config}
-            - secretRef: {name: mantis-secrets}
+            - configMapRef: {name: mantis-ingestion-iiot-config}
+            - secretRef: {name: mantis-ingestion-iiot-secrets}
 """
 
 
-def build_app(project: Path) -> dict[str, dict[str, object]]:
+def build_app(project: Path) -> dict[str, dict[str, Any]]:
     """kubectl kustomize of an app that includes rendered/staging/k8s beside its Deployment."""
     app = project / "app"
     app.mkdir(exist_ok=True)
@@ -44,7 +45,10 @@ def build_app(project: Path) -> dict[str, dict[str, object]]:
     result = subprocess.run(
         [tool("kubectl"), "kustomize", str(app)], capture_output=True, text=True, check=True
     )
-    return {obj["kind"]: obj for obj in yaml.safe_load_all(result.stdout)}
+    return {
+        obj["kind"] + "/" + obj["metadata"]["name"]: obj
+        for obj in yaml.safe_load_all(result.stdout)
+    }
 
 
 def test_a_changed_value_renames_the_configmap_and_rolls_the_deployment(
@@ -53,21 +57,30 @@ def test_a_changed_value_renames_the_configmap_and_rolls_the_deployment(
     cli("render", "staging")
     first = build_app(project)
     profile = project / "profiles/staging.yaml"
-    profile.write_text(profile.read_text().replace("log_level: INFO", "log_level: DEBUG"))
+    text = profile.read_text()
+    assert "MQTT_CLIENT_ID: mantis-ingestion-iiot-staging" in text
+    profile.write_text(text.replace("mantis-ingestion-iiot-staging", "mantis-ingestion-iiot-s2"))
     cli("render", "staging")
     second = build_app(project)
 
-    def config_name(objects: dict[str, dict[str, object]]) -> str:
-        return objects["ConfigMap"]["metadata"]["name"]  # type: ignore[index,no-any-return]
+    def config(objects: dict[str, dict[str, Any]], service: str) -> dict[str, Any]:
+        [found] = [
+            o for key, o in objects.items() if key.startswith(f"ConfigMap/mantis-{service}-config-")
+        ]
+        return found
 
-    def referenced(objects: dict[str, dict[str, object]]) -> str:
-        container = objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
+    def referenced(objects: dict[str, dict[str, Any]]) -> str:
+        container = objects["Deployment/ingestion-iiot"]["spec"]["template"]["spec"]["containers"][
+            0
+        ]
         return container["envFrom"][0]["configMapRef"]["name"]  # type: ignore[no-any-return]
 
-    assert config_name(first).startswith("mantis-config-")
-    assert referenced(first) == config_name(first)
-    assert referenced(second) == config_name(second) != config_name(first)
-    assert second["ConfigMap"]["data"]["LOG_LEVEL"] == "DEBUG"  # type: ignore[index]
+    name = config(first, "ingestion-iiot")["metadata"]["name"]
+    assert referenced(first) == name
+    assert referenced(second) == config(second, "ingestion-iiot")["metadata"]["name"] != name
+    assert config(second, "ingestion-iiot")["data"]["MQTT_CLIENT_ID"] == "mantis-ingestion-iiot-s2"
+    # a service that does not read it keeps its ConfigMap: its pods do not roll
+    assert config(first, "feature-extraction") == config(second, "feature-extraction")
 
 
 def git(folder: Path, *arguments: str) -> None:
@@ -199,10 +212,11 @@ def test_argo_cd_plugin_generates_the_manifests(checkout: Path) -> None:
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    objects = {obj["kind"]: obj for obj in yaml.safe_load_all(result.stdout)}
-    assert sorted(objects) == ["ConfigMap", "ExternalSecret"]
-    assert objects["ConfigMap"]["metadata"]["namespace"] == "mantis-staging"
-    assert objects["ConfigMap"]["data"]["ENVIRONMENT"] == "staging"
+    objects = list(yaml.safe_load_all(result.stdout))
+    assert {obj["kind"] for obj in objects} == {"ConfigMap", "ExternalSecret"}
+    assert {obj["metadata"]["namespace"] for obj in objects} == {"mantis-staging"}
+    [shared] = [o for o in objects if o["metadata"]["name"].startswith("mantis-config-")]
+    assert shared["data"]["ENVIRONMENT"] == "staging"
 
 
 def test_ci_workflow_writes_the_review_of_a_pull_request_to_the_job_summary(

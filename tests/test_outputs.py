@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -32,6 +33,9 @@ CONTAINER_ADDRESSES = {
     "REDIS_HOST": "redis",
     "MINIO_HOST": "minio",
     "MLFLOW_HOST": "mlflow",
+    "INFLUXDB_HOST": "influxdb",
+    "MQTT_HOST": "mqtt",
+    "OPCUA_HOST": "opcua",
     "GRAFANA_HOST": "grafana",
     "GRAFANA_PORT": "3000",
 }
@@ -128,14 +132,6 @@ def test_dotenv_example_has_every_key_and_no_secret(rendered: Path, environment:
     assert example == {v.name: ("" if v.secret else v.value) for v in built.variables}
 
 
-def _objects(rendered: Path, environment: str) -> dict[str, dict[str, object]]:
-    """The built objects by kind; the certificate's ExternalSecret as "ExternalSecret/tls"."""
-    return {
-        obj["kind"] + ("/tls" if obj["metadata"]["name"] == "mantis-tls" else ""): obj
-        for obj in kustomize(rendered / environment / "k8s")
-    }
-
-
 LABELS = {
     "app.kubernetes.io/name": "mantis",
     "app.kubernetes.io/part-of": "mantis",
@@ -143,74 +139,107 @@ LABELS = {
 }
 
 
+def _named(rendered: Path, environment: str) -> dict[str, dict[str, Any]]:
+    """The built objects by kind and name, a generated ConfigMap without its hash."""
+    objects = {}
+    for obj in kustomize(rendered / environment / "k8s"):
+        name = obj["metadata"]["name"]
+        if obj["kind"] == "ConfigMap":
+            name = name.rsplit("-", 1)[0]
+        objects[f"{obj['kind']}/{name}"] = obj
+    return objects
+
+
+# The secrets each MANTIS service reads, as built: the name it reads -> the environment's variable.
+SPRING_DATABASE = {"SPRING_DATASOURCE_PASSWORD": "POSTGRES_PASSWORD"}
+SECRETS_READ = {
+    "ingestion-iiot": {"MQTT_PASSWORD": "MQTT_PASSWORD", **SPRING_DATABASE},
+    "preprocessing": {"INFLUXDB_TOKEN": "INFLUXDB_TOKEN", **SPRING_DATABASE},
+    "orchestrator": SPRING_DATABASE,
+    "dashboard-api": {"JWT_SECRET": "JWT_SECRET", **SPRING_DATABASE},
+}
+SERVICES = (
+    "ingestion-iiot",
+    "preprocessing",
+    "feature-extraction",
+    "anomaly-detection",
+    "rul-prediction",
+    "orchestrator",
+    "dashboard-api",
+    "dashboard-frontend",
+)
+
+
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_kustomize_builds_everything_in_the_environment_namespace(
     rendered: Path, environment: str
 ) -> None:
-    objects = _objects(rendered, environment)
-    secret_kinds = (
-        ["Secret"] if environment == "development" else ["ExternalSecret", "ExternalSecret/tls"]
-    )
-    assert sorted(objects) == sorted(["ConfigMap", *secret_kinds])
+    objects = _named(rendered, environment)
+    secret_kind = "Secret" if environment == "development" else "ExternalSecret"
+    expected = [
+        "ConfigMap/mantis-config",
+        *(f"ConfigMap/mantis-{service}-config" for service in SERVICES),
+        *(f"{secret_kind}/mantis-{service}-secrets" for service in SECRETS_READ),
+    ]
+    if environment != "development":
+        expected.append("ExternalSecret/mantis-tls")
+    assert sorted(objects) == sorted(expected)
     for obj in objects.values():
         metadata = obj["metadata"]
-        assert isinstance(metadata, dict)
         assert metadata["namespace"] == f"mantis-{environment}"
         assert metadata["labels"] == {
             **LABELS,
             "app.kubernetes.io/instance": f"mantis-{environment}",
         }
     built = Project(REPO).build(environment)
-    assert objects["ConfigMap"]["data"] == {
+    assert objects["ConfigMap/mantis-config"]["data"] == {
         v.name: v.value for v in built.variables if not v.secret
     }
 
 
-def test_development_secret_holds_its_literal_secrets(rendered: Path) -> None:
-    built = Project(REPO).build("development")
-    secret = _objects(rendered, "development")["Secret"]
-    assert secret["metadata"]["name"] == "mantis-secrets"  # type: ignore[index]
-    assert secret["stringData"] == {v.name: v.value for v in built.variables if v.secret}
+def test_development_secrets_hold_the_literal_secrets_each_service_reads(rendered: Path) -> None:
+    values = {v.name: v.value for v in Project(REPO).build("development").variables}
+    objects = _named(rendered, "development")
+    for service, reads in SECRETS_READ.items():
+        secret = objects[f"Secret/mantis-{service}-secrets"]
+        assert secret["stringData"] == {name: values[given] for name, given in reads.items()}
+
+
+VAULT_PATHS = {  # each secret variable's place in Vault, as the shipped profiles name it
+    "POSTGRES_PASSWORD": ("postgres", "password"),
+    "MQTT_PASSWORD": ("mqtt", "password"),
+    "INFLUXDB_TOKEN": ("influxdb", "token"),
+    "JWT_SECRET": ("jwt", "secret"),
+}
 
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
-def test_external_secret_maps_every_secret_to_its_vault_reference(
+def test_external_secrets_map_each_service_s_secrets_to_their_vault_references(
     rendered: Path, environment: str
 ) -> None:
-    external = _objects(rendered, environment)["ExternalSecret"]
-    assert external["apiVersion"] == "external-secrets.io/v1"
-    # The composed secrets' templates (evaluated with Go in test_composed.py).
-    template = external["spec"]["target"].pop("template")
-    assert (template["engineVersion"], template["mergePolicy"]) == ("v2", "Merge")
-    assert sorted(template["data"]) == [
-        "DATABASE_URL",
-        "MLFLOW_BACKEND_STORE_URI",
-        "REDIS_URL",
-        "TIMESCALEDB_URL",
-    ]
-    assert external["spec"] == {
-        "refreshInterval": "1h",
-        "secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault-backend"},
-        "target": {"name": "mantis-secrets", "creationPolicy": "Owner"},
-        "data": [
-            {
-                "secretKey": name,
-                "remoteRef": {"key": f"mantis/{environment}/{path}", "property": key},
-            }
-            for name, path, key in [
-                ("POSTGRES_PASSWORD", "postgres", "password"),
-                ("TIMESCALEDB_PASSWORD", "timescaledb", "password"),
-                ("REDIS_PASSWORD", "redis", "password"),
-                ("MINIO_SECRET_KEY", "minio", "secret_key"),
-                ("GRAFANA_ADMIN_PASSWORD", "grafana", "admin_password"),
-                ("JWT_SECRET", "jwt", "secret"),
-            ]
-        ],
-    }
+    objects = _named(rendered, environment)
+    for service, reads in SECRETS_READ.items():
+        external = objects[f"ExternalSecret/mantis-{service}-secrets"]
+        assert external["apiVersion"] == "external-secrets.io/v1"
+        assert external["spec"] == {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault-backend"},
+            "target": {"name": f"mantis-{service}-secrets", "creationPolicy": "Owner"},
+            "data": [
+                {
+                    "secretKey": name,
+                    "remoteRef": {
+                        "key": f"mantis/{environment}/{VAULT_PATHS[given][0]}",
+                        "property": VAULT_PATHS[given][1],
+                    },
+                }
+                for name, given in sorted(reads.items())
+            ],
+        }
 
 
 def test_configmap_data_keeps_numbers_and_yaml_words_as_strings(rendered: Path) -> None:
-    data = _objects(rendered, "development")["ConfigMap"]["data"]
+    data = _named(rendered, "development")["ConfigMap/mantis-config"]["data"]
     assert data["POSTGRES_PORT"] == "5432"
     assert data["DEBUG"] == "true"
     assert data["MONITORING_ELK"] == "off"
@@ -249,14 +278,26 @@ def test_compose_accepts_base_and_override_and_reads_secrets_from_dotenv(
         unescaped(services["grafana"]["environment"])["GF_SECURITY_ADMIN_PASSWORD"]
         == expected["GRAFANA_ADMIN_PASSWORD"]
     )
-    # A MANTIS service's container gets the .env, but the compose network's address of each
-    # store where the profile's address is loopback (development): see test_stack.py.
-    inside = CONTAINER_ADDRESSES if environment == "development" else {}
-    # and the composed variables made from those addresses (containers.env for the secret ones)
-    inside = {**inside, **composed_values({**expected, **inside})}
-    for name in ("ingestion-iiot", "dashboard"):
-        assert unescaped(services[name]["environment"]) == {**expected, **inside}
+    # The dashboard's API gets what it reads, under its names: its secrets from the .env, and
+    # the compose network's address of a store where the profile's is loopback (development).
+    database = (
+        "postgres:5432" if environment == "development" else "postgres.{}.mantis.internal:5432"
+    )
+    host = {"staging": "staging", "production": "prod"}.get(environment, "")
+    api = unescaped(services["dashboard-api"]["environment"])
+    assert {
+        name: api[name] for name in ("SPRING_DATASOURCE_PASSWORD", "JWT_SECRET", "SERVER_PORT")
+    } == {
+        "SPRING_DATASOURCE_PASSWORD": expected["POSTGRES_PASSWORD"],
+        "JWT_SECRET": expected["JWT_SECRET"],
+        "SERVER_PORT": expected["PORT_DASHBOARD_API"],
+    }
+    assert api["SPRING_DATASOURCE_URL"] == (
+        f"jdbc:postgresql://{database.format(host)}/{expected['POSTGRES_DB']}"
+    )
+    for name in ("ingestion-iiot", "dashboard-api"):
         assert services[name]["deploy"]["replicas"] == int(expected["REPLICAS"])
+        assert "env_file" not in services[name]
 
 
 def test_committable_files_never_hold_a_secret_value(rendered: Path) -> None:
@@ -342,7 +383,7 @@ def test_guide_tables_hold_in_the_profiles() -> None:
         "ALERTING_CHANNELS": ("", "email", "pagerduty,slack"),
         "TLS_ENABLED": ("false", "true", "true"),
         "PORT_INGESTION_IIOT": ("8001", "8001", "8001"),
-        "PORT_DASHBOARD": ("3000", "3000", "3000"),
+        "PORT_DASHBOARD_FRONTEND": ("3000", "3000", "3000"),
         "GRAFANA_PORT": ("3001", "3000", "3000"),
         "TIMESCALEDB_PORT": ("5433", "5433", "5433"),
     }

@@ -216,10 +216,10 @@ BREACHES = [
         "  port: 3001   # the dashboard has 3000 on a developer's machine",
         "  port: 3000",
         lambda text: [
-            f"profiles/_base.yaml:{line_of(BASE_TEXT, 'dashboard: {port: 3000')}: services.dashboard.port: host port 3000 "
+            f"profiles/_base.yaml:{line_of(BASE_TEXT, 'dashboard_frontend: {port: 3000')}: services.dashboard_frontend.port: host port 3000 "
             "is also published by grafana.port [unique-host-ports]",
             f"{DEVELOPMENT}:{line_of(text, 'port: 3000')}: grafana.port: host port 3000 is also published by "
-            "services.dashboard.port [unique-host-ports]",
+            "services.dashboard_frontend.port [unique-host-ports]",
         ],
     ),
 ]
@@ -462,9 +462,11 @@ def test_a_certificate_for_other_hosts_warns_in_staging_and_fails_production(
         f"{PRODUCTION}:{line_of(production_text, 'tls-other, key: certificate')}: tls.certificate: "
         "the certificate (CN=mantis.example.com; names: mantis.example.com, "
         "*.staging.mantis.internal) does not cover grafana.prod.mantis.internal, "
-        "kafka-0.prod.mantis.internal, kafka-1.prod.mantis.internal, kafka-2.prod.mantis.internal, "
-        "minio.prod.mantis.internal, mlflow.prod.mantis.internal, postgres.prod.mantis.internal, "
-        "redis.prod.mantis.internal, timescaledb.prod.mantis.internal [tls-certificate-hosts]\n"
+        "influxdb.prod.mantis.internal, kafka-0.prod.mantis.internal, kafka-1.prod.mantis.internal, "
+        "kafka-2.prod.mantis.internal, minio.prod.mantis.internal, mlflow.prod.mantis.internal, "
+        "modbus.prod.mantis.internal, mqtt.prod.mantis.internal, opcua.prod.mantis.internal, "
+        "postgres.prod.mantis.internal, redis.prod.mantis.internal, "
+        "timescaledb.prod.mantis.internal [tls-certificate-hosts]\n"
     )
     assert not (project / "rendered/production").exists()
     # staging's hosts are covered by the wildcard; one name less and it warns, rendering still
@@ -474,9 +476,11 @@ def test_a_certificate_for_other_hosts_warns_in_staging_and_fails_production(
     assert staging.stderr.splitlines()[0] == (
         f"{STAGING}:{line_of(staging_text, 'tls-other, key: certificate')}: tls.certificate: "
         "the certificate (CN=mantis.example.com; names: mantis.example.com) does not cover "
-        "grafana.staging.mantis.internal, kafka-0.staging.mantis.internal, "
-        "kafka-1.staging.mantis.internal, minio.staging.mantis.internal, "
-        "mlflow.staging.mantis.internal, postgres.staging.mantis.internal, "
+        "grafana.staging.mantis.internal, influxdb.staging.mantis.internal, "
+        "kafka-0.staging.mantis.internal, kafka-1.staging.mantis.internal, "
+        "minio.staging.mantis.internal, mlflow.staging.mantis.internal, "
+        "modbus.staging.mantis.internal, mqtt.staging.mantis.internal, "
+        "opcua.staging.mantis.internal, postgres.staging.mantis.internal, "
         "redis.staging.mantis.internal, timescaledb.staging.mantis.internal (warning) "
         "[tls-certificate-hosts]"
     )

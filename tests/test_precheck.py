@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from mantis_render.catalogue.builtin import services_rules
 from mantis_render.catalogue.precheck import compile_rules, vouches
 from mantis_render.catalogue.rules import CHECKS, TYPES
 from mantis_render.profiles import ProfileSet
@@ -20,7 +21,9 @@ from mantis_render.profiles.problems import _ProfileValidator
 from .conftest import REPO
 
 PROFILE_SCHEMA = ProfileSet(REPO / "profiles").catalogue.schema  # the shipped catalogue's
-SERVICES_RULES = PROFILE_SCHEMA["services"]
+# The services of a catalogue that declares none (any name, each with its own variables): the
+# shipped catalogue declares each one, a fixed set of names.
+SERVICES_RULES = services_rules("The project's services", True)
 PREDICATE = compile_rules(SERVICES_RULES, TYPES, CHECKS)
 CERBERUS = _ProfileValidator({"services": SERVICES_RULES})
 

@@ -77,7 +77,7 @@ def test_secret_variables_are_the_secrets_of_environment_variables() -> None:
         # (not the composed ones: made from these, never compared across environments)
         secrets = [v for v in environment_variables(profile) if v.secret and v.source != "composed"]
         assert secret_variables(profile) == secrets
-        assert len(secrets) == 6
+        assert len(secrets) == 9
 
 
 def test_a_reference_replaces_the_reference_it_overrides_whole(project: Path, cli: CliRun) -> None:

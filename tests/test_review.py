@@ -65,7 +65,6 @@ def test_check_names_stale_missing_and_extra_files_and_writes_nothing(
         "production: up to date",
         f"{rendered}/staging/.env.example: stale",
         f"{rendered}/staging/docker-compose.override.yml: missing",
-        f"{rendered}/staging/k8s/externalsecret.yaml: stale",  # DATABASE_URL's template
         f"{rendered}/staging/k8s/kustomization.yaml: stale",
         f"{rendered}/staging/k8s/old.yaml: extra",
         f"{rendered}/qa/: extra",
@@ -150,10 +149,11 @@ def test_diff_masks_secret_values_even_in_the_development_secret(
     assert result.exit_code == 1
     assert "mantis_dev_password" not in result.output
     assert "brand-new-dev-password" not in result.output
-    assert [line for line in result.stdout.splitlines() if "POSTGRES_PASSWORD" in line] == [
-        "-  POSTGRES_PASSWORD: ***",
-        "+  POSTGRES_PASSWORD: ***",
-    ]
+    # each of the four services that read it, under the name it reads
+    assert [line for line in result.stdout.splitlines() if "DATASOURCE_PASSWORD" in line] == [
+        "-  SPRING_DATASOURCE_PASSWORD: ***",
+        "+  SPRING_DATASOURCE_PASSWORD: ***",
+    ] * 4
 
 
 def test_diff_colour_follows_the_flag(cli: CliRun, project: Path, rendered: Path) -> None:
@@ -177,8 +177,8 @@ def test_explain_points_at_the_file_and_line(cli: CliRun, project: Path) -> None
         0,
         "POSTGRES_HOST = postgres.staging.mantis.internal\n"
         f"  set by        profiles/staging.yaml:{line}  postgres.host\n"
-        # the ExternalSecret too: the host is written into DATABASE_URL's template there
-        "  lands in      .env, .env.example, k8s/externalsecret.yaml, k8s/kustomization.yaml\n"
+        # the override too: the services are told the JDBC URL made of it (and MLflow the host)
+        "  lands in      .env, .env.example, docker-compose.override.yml, k8s/kustomization.yaml\n"
         "  named in      .env, .env.example, k8s/kustomization.yaml\n",
     )
 

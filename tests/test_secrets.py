@@ -42,6 +42,24 @@ SECRET_SETTINGS = [
         "mantis/staging/minio",
     ),
     (
+        "influxdb.token",
+        "INFLUXDB_TOKEN",
+        "vault:mantis/staging/influxdb#token",
+        "mantis/staging/influxdb",
+    ),
+    (
+        "influxdb.admin_password",
+        "INFLUXDB_ADMIN_PASSWORD",
+        "vault:mantis/staging/influxdb#admin_password",
+        "mantis/staging/influxdb",
+    ),
+    (
+        "mqtt.password",
+        "MQTT_PASSWORD",
+        "vault:mantis/staging/mqtt#password",
+        "mantis/staging/mqtt",
+    ),
+    (
         "grafana.admin_password",
         "GRAFANA_ADMIN_PASSWORD",
         "vault:mantis/staging/grafana#admin_password",
@@ -233,7 +251,7 @@ def _use_local_references(project: Path, tmp_path: Path) -> str:
     profile = project / "profiles/development.yaml"
     text = profile.read_text()
     text = text.replace("password: mantis_dev_password", "password: {env: MANTIS_DEV_PG_PASSWORD}")
-    text = text.replace("password: redis_dev_password", "password: {file: secrets/redis-password}")
+    text = text.replace("password: mqtt_dev_password", "password: {file: secrets/mqtt-password}")
     profile.write_text(text)
     return text
 
@@ -243,30 +261,33 @@ def test_env_and_file_references_resolve_into_the_env_only(
 ) -> None:
     _use_local_references(project, tmp_path)
     (project / "secrets").mkdir()
-    (project / "secrets/redis-password").write_text("from a file\n")
+    (project / "secrets/mqtt-password").write_text("from a file\n")
 
     result = cli("render", "development", env={"MANTIS_DEV_PG_PASSWORD": "from the environment"})
 
     assert result.exit_code == 0
     assert result.stderr == (
-        "development: note: not in the Kubernetes output (env/file references): POSTGRES_PASSWORD, REDIS_PASSWORD\n"
+        "development: note: not in the Kubernetes output (env/file references): POSTGRES_PASSWORD, MQTT_PASSWORD\n"
     )
     values = read_with_python_dotenv(project / "rendered/development/.env")
-    assert (values["POSTGRES_PASSWORD"], values["REDIS_PASSWORD"]) == (
+    assert (values["POSTGRES_PASSWORD"], values["MQTT_PASSWORD"]) == (
         "from the environment",
         "from a file",
     )
-    [secret] = [
-        obj for obj in kustomize(project / "rendered/development/k8s") if obj["kind"] == "Secret"
-    ]
-    assert (
-        "POSTGRES_PASSWORD" not in secret["stringData"]
-        and "REDIS_PASSWORD" not in secret["stringData"]
-    )
+    secrets = {
+        obj["metadata"]["name"]: obj["stringData"]
+        for obj in kustomize(project / "rendered/development/k8s")
+        if obj["kind"] == "Secret"
+    }
+    # the services that read only those two get no Secret; the others keep their literals
+    assert secrets == {
+        "mantis-preprocessing-secrets": {"INFLUXDB_TOKEN": "influxdb_dev_token"},
+        "mantis-dashboard-api-secrets": {"JWT_SECRET": "mantis_dev_jwt_secret"},
+    }
     kustomization = (project / "rendered/development/k8s/kustomization.yaml").read_text()
     assert (
-        "# Not delivered by these manifests: POSTGRES_PASSWORD, REDIS_PASSWORD, DATABASE_URL, "
-        "REDIS_URL, MLFLOW_BACKEND_STORE_URI.\n" in kustomization
+        "# Not delivered by these manifests: MQTT_PASSWORD, SPRING_DATASOURCE_PASSWORD.\n"
+        in kustomization
     )
 
 
@@ -281,8 +302,8 @@ def test_env_and_file_references_that_cannot_be_read(
     assert result.stderr.splitlines() == [
         f"profiles/development.yaml:{line_of(text, 'MANTIS_DEV_PG_PASSWORD')}: postgres.password: POSTGRES_PASSWORD "
         "(env:MANTIS_DEV_PG_PASSWORD): environment variable MANTIS_DEV_PG_PASSWORD is not set",
-        f"profiles/development.yaml:{line_of(text, 'redis-password')}: redis.password: REDIS_PASSWORD "
-        "(file:secrets/redis-password): cannot read secrets/redis-password: No such file or directory",
+        f"profiles/development.yaml:{line_of(text, 'mqtt-password')}: mqtt.password: MQTT_PASSWORD "
+        "(file:secrets/mqtt-password): cannot read secrets/mqtt-password: No such file or directory",
     ]
 
 
@@ -300,13 +321,18 @@ def test_development_mixing_literals_and_vault_merges_into_one_secret(
 
     assert cli("render", "development", env=dev_vault.env()).exit_code == 0
 
-    objects = {obj["kind"]: obj for obj in kustomize(project / "rendered/development/k8s")}
-    assert objects["ExternalSecret"]["spec"]["target"] == {
-        "name": "mantis-secrets",
+    objects = kustomize(project / "rendered/development/k8s")
+    [external] = [obj for obj in objects if obj["kind"] == "ExternalSecret"]
+    assert external["spec"]["target"] == {
+        "name": "mantis-dashboard-api-secrets",
         "creationPolicy": "Merge",
     }
-    assert objects["Secret"]["metadata"]["name"] == "mantis-secrets"
-    assert "JWT_SECRET" not in objects["Secret"]["stringData"]
+    assert [d["secretKey"] for d in external["spec"]["data"]] == ["JWT_SECRET"]
+    literal = {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == "Secret"}
+    # the literal half of the same Secret, which the ExternalSecret merges into
+    assert literal["mantis-dashboard-api-secrets"]["stringData"] == {
+        "SPRING_DATASOURCE_PASSWORD": "mantis_dev_password"
+    }
     assert (
         read_with_python_dotenv(project / "rendered/development/.env")["JWT_SECRET"]
         == "jwt-from-vault"
@@ -378,13 +404,16 @@ def test_audit_reports_ages_and_passes_when_all_are_fresh(cli: CliRun, dev_vault
 
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout.splitlines() == [
-        "VARIABLE                REFERENCE                                    AGE  LIMIT  STATUS",
-        "POSTGRES_PASSWORD       vault:mantis/staging/postgres#password       0d   90d    ok",
-        "TIMESCALEDB_PASSWORD    vault:mantis/staging/timescaledb#password    0d   90d    ok",
-        "REDIS_PASSWORD          vault:mantis/staging/redis#password          0d   90d    ok",
-        "MINIO_SECRET_KEY        vault:mantis/staging/minio#secret_key        0d   90d    ok",
-        "GRAFANA_ADMIN_PASSWORD  vault:mantis/staging/grafana#admin_password  0d   90d    ok",
-        "JWT_SECRET              vault:mantis/staging/jwt#secret              0d   180d   ok",
+        "VARIABLE                 REFERENCE                                     AGE  LIMIT  STATUS",
+        "POSTGRES_PASSWORD        vault:mantis/staging/postgres#password        0d   90d    ok",
+        "TIMESCALEDB_PASSWORD     vault:mantis/staging/timescaledb#password     0d   90d    ok",
+        "REDIS_PASSWORD           vault:mantis/staging/redis#password           0d   90d    ok",
+        "MINIO_SECRET_KEY         vault:mantis/staging/minio#secret_key         0d   90d    ok",
+        "INFLUXDB_TOKEN           vault:mantis/staging/influxdb#token           0d   90d    ok",
+        "INFLUXDB_ADMIN_PASSWORD  vault:mantis/staging/influxdb#admin_password  0d   90d    ok",
+        "MQTT_PASSWORD            vault:mantis/staging/mqtt#password            0d   90d    ok",
+        "GRAFANA_ADMIN_PASSWORD   vault:mantis/staging/grafana#admin_password   0d   90d    ok",
+        "JWT_SECRET               vault:mantis/staging/jwt#secret               0d   180d   ok",
         "",
         "CERTIFICATE                   NAMES                      EXPIRES     LEFT  RENEW  STATUS",
         f"CN=*.staging.mantis.internal  *.staging.mantis.internal  {expiry('staging')}  364d  30d    ok",
@@ -416,6 +445,9 @@ def test_audit_as_of_a_later_date_finds_overdue_secrets(cli: CliRun, dev_vault: 
         "TIMESCALEDB_PASSWORD": ("overdue", 90),
         "REDIS_PASSWORD": ("overdue", 90),
         "MINIO_SECRET_KEY": ("overdue", 90),
+        "INFLUXDB_TOKEN": ("overdue", 90),
+        "INFLUXDB_ADMIN_PASSWORD": ("overdue", 90),
+        "MQTT_PASSWORD": ("overdue", 90),
         "GRAFANA_ADMIN_PASSWORD": ("overdue", 90),
         "JWT_SECRET": ("ok", 180),
     }
@@ -438,17 +470,21 @@ def test_audit_of_literal_secrets_says_they_are_not_in_vault(
     assert result.exit_code == 0
     assert (
         result.stdout.splitlines()[1]
-        == "POSTGRES_PASSWORD       literal    -    90d    not in a store"
+        == "POSTGRES_PASSWORD        literal    -    90d    not in a store"
     )
 
 
 def test_external_secret_needs_no_vault_and_no_value(cli: CliRun, project: Path) -> None:
     assert cli("render", "staging").exit_code == 0
-    external = yaml.safe_load((project / "rendered/staging/k8s/externalsecret.yaml").read_text())
-    assert external["spec"]["data"][0]["remoteRef"] == {
-        "key": "mantis/staging/postgres",
-        "property": "password",
-    }
+    externals = yaml.safe_load_all(
+        (project / "rendered/staging/k8s/externalsecret.yaml").read_text()
+    )
+    orchestrator = next(
+        e for e in externals if e["metadata"]["name"] == "mantis-orchestrator-secrets"
+    )
+    assert [entry["remoteRef"] for entry in orchestrator["spec"]["data"]] == [
+        {"key": "mantis/staging/postgres", "property": "password"}
+    ]
 
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
@@ -456,9 +492,14 @@ def test_shipped_secret_references_point_at_the_environments_own_vault_path(
     cli: CliRun, project: Path, environment: str
 ) -> None:
     cli("render", environment)
-    external = yaml.safe_load(
-        (project / f"rendered/{environment}/k8s/externalsecret.yaml").read_text()
+    externals = list(
+        yaml.safe_load_all(
+            (project / f"rendered/{environment}/k8s/externalsecret.yaml").read_text()
+        )
     )
-    assert {entry["remoteRef"]["key"].split("/")[1] for entry in external["spec"]["data"]} == {
-        environment
-    }
+    assert len(externals) == 4  # one per service that reads a secret
+    assert {
+        entry["remoteRef"]["key"].split("/")[1]
+        for external in externals
+        for entry in external["spec"]["data"]
+    } == {environment}

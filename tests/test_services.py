@@ -1,4 +1,8 @@
-"""Services are data: each gives PORT_<NAME> and its own variables, so the platform can grow."""
+"""Services are data: each gives PORT_<NAME> and its own variables, so the platform can grow.
+
+A project whose catalogue declares no service (the starter `init` writes) gives each one
+``<SERVICE>_<KEY>`` variables and the shared environment; the shipped MANTIS catalogue declares
+what each service reads (tests/test_declared_services.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +11,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from mantis_render.cli import main
+
 from .conftest import REPO, CliRun, line_of
 from .readers import read_with_python_dotenv
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A new project from the starter, whose catalogue declares no service."""
+    root = tmp_path / "project"
+    result = CliRunner().invoke(main, ["init", str(root)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return root
 
 
 def add_service(project: Path, text: str) -> str:
@@ -20,7 +38,7 @@ def add_service(project: Path, text: str) -> str:
 def test_a_new_service_brings_its_port_and_variables_everywhere(cli: CliRun, project: Path) -> None:
     add_service(
         project,
-        "  alarm_router:\n    port: 8007\n    limits: {cpus: 0.5, memory_mb: 256}\n"
+        "  alarm_router:\n    port: 8017\n    limits: {cpus: 0.5, memory_mb: 256}\n"
         "    variables: {QUEUE: alarms.high, RETRIES: 3}\n",
     )
 
@@ -31,9 +49,9 @@ def test_a_new_service_brings_its_port_and_variables_everywhere(cli: CliRun, pro
         values["PORT_ALARM_ROUTER"],
         values["ALARM_ROUTER_QUEUE"],
         values["ALARM_ROUTER_RETRIES"],
-    ) == ("8007", "alarms.high", "3")
+    ) == ("8017", "alarms.high", "3")
     override = (project / "rendered/development/docker-compose.override.yml").read_text()
-    assert "  alarm-router:\n    env_file: *service-env-files\n" in override
+    assert "  alarm-router:\n    env_file: [.env]\n" in override
     explained = cli("explain", "development", "ALARM_ROUTER_QUEUE").stdout.splitlines()[:2]
     assert explained[1].endswith("  services.alarm_router.variables.QUEUE")
 
@@ -57,12 +75,12 @@ def test_service_mistakes_are_located(cli: CliRun, project: Path) -> None:
 def test_a_service_variable_cannot_shadow_another_variable(cli: CliRun, project: Path) -> None:
     text = add_service(
         project,
-        "  postgres:\n    port: 9101\n    limits: {cpus: 0.5, memory_mb: 128}\n    variables: {HOST: db.local}\n",
+        "  database:\n    port: 9101\n    limits: {cpus: 0.5, memory_mb: 128}\n    variables: {HOST: db.local}\n",
     )
     result = cli("validate", "development")
     assert result.stderr == (
-        f"profiles/_base.yaml:{line_of(text, 'HOST: db.local')}: services.postgres.variables.HOST: gives the variable "
-        "POSTGRES_HOST, which postgres.host gives already\n"
+        f"profiles/_base.yaml:{line_of(text, 'HOST: db.local')}: services.database.variables.HOST: gives the variable "
+        "DATABASE_HOST, which database.host gives already\n"
     )
 
 

@@ -25,7 +25,8 @@ ADDRESSES = addresses(ProfileSet(REPO / "profiles").catalogue)  # the shipped ca
 STORES_THE_SERVICES_USE = ["kafka", "minio", "mlflow", "postgres", "redis", "timescaledb"]
 APPLICATION_SERVICES = [
     "anomaly-detection",
-    "dashboard",
+    "dashboard-api",
+    "dashboard-frontend",
     "feature-extraction",
     "ingestion-iiot",
     "orchestrator",
@@ -52,12 +53,31 @@ def models(tmp_path_factory: pytest.TempPathFactory, dev_vault: DevVault) -> dic
     }
 
 
+# What a MANTIS service is told of the stores in development: the compose network's address
+# where the profile's is loopback, under the names it reads (each reads a part of these).
+TOLD_INSIDE = {
+    "KAFKA_BOOTSTRAP_SERVERS": "kafka:29092",
+    "SPRING_KAFKA_BOOTSTRAP_SERVERS": "kafka:29092",
+    "KAFKA_BROKER": "kafka:29092",
+    "SPRING_DATASOURCE_URL": "jdbc:postgresql://postgres:5432/mantis_dev",
+    "INFLUXDB_URL": "http://influxdb:8086",
+    "MQTT_BROKER_URL": "tcp://mqtt:1883",
+    "OPCUA_ENDPOINT": "opc.tcp://opcua:4840",
+}
+
+
 def test_development_containers_are_told_the_compose_network_addresses(
     models: dict[str, Any],
 ) -> None:
+    told = {name: [] for name in TOLD_INSIDE}  # type: dict[str, list[str]]
     for name in APPLICATION_SERVICES:
-        environment = models["development"]["services"][name]["environment"]
-        assert {key: environment[key] for key in CONTAINER_ADDRESSES} == CONTAINER_ADDRESSES
+        environment = models["development"]["services"][name].get("environment") or {}
+        for key in TOLD_INSIDE.keys() & environment.keys():
+            assert environment[key] == TOLD_INSIDE[key], (name, key)
+            told[key].append(name)
+    assert all(told.values()), told  # each name is read by some service
+    mlflow = models["development"]["services"]["mlflow"]["environment"]
+    assert {key: mlflow[key] for key in CONTAINER_ADDRESSES} == CONTAINER_ADDRESSES
 
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
@@ -66,9 +86,12 @@ def test_external_names_are_the_same_inside_and_outside(
 ) -> None:
     told = models[environment]["services"]["orchestrator"]["environment"]
     domain = {"staging": "staging", "production": "prod"}[environment]
-    assert told["POSTGRES_HOST"] == f"postgres.{domain}.mantis.internal"
-    assert told["TIMESCALEDB_PORT"] == "5433"  # the profile's: an external host's own port
-    assert told["KAFKA_BOOTSTRAP_SERVERS"].startswith(f"kafka-0.{domain}.mantis.internal:")
+    assert told["SPRING_DATASOURCE_URL"].startswith(
+        f"jdbc:postgresql://postgres.{domain}.mantis.internal:5432/"
+    )
+    assert told["SPRING_KAFKA_BOOTSTRAP_SERVERS"].startswith(f"kafka-0.{domain}.mantis.internal:")
+    influx = models[environment]["services"]["preprocessing"]["environment"]["INFLUXDB_URL"]
+    assert influx == f"https://influxdb.{domain}.mantis.internal:8086"
 
 
 def test_kafka_listens_for_the_host_and_for_containers(models: dict[str, Any]) -> None:
@@ -96,17 +119,28 @@ def test_staging_kafka_advertises_the_profiles_bootstrap_server(models: dict[str
     )
 
 
+WAITS_FOR = {  # the stores each service uses that say when they are ready (OPC UA does not)
+    "anomaly-detection": ["kafka"],
+    "dashboard-api": ["kafka", "postgres"],
+    "dashboard-frontend": [],
+    "feature-extraction": ["kafka"],
+    "ingestion-iiot": ["kafka", "mqtt", "postgres"],
+    "orchestrator": ["kafka", "postgres"],
+    "preprocessing": ["influxdb", "kafka", "postgres"],
+    "rul-prediction": ["kafka"],
+}
+
+
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_service_waits_for_the_healthy_stores_it_uses(
     models: dict[str, Any], environment: str
 ) -> None:
     services = models[environment]["services"]
     for name in APPLICATION_SERVICES:
-        assert services[name]["depends_on"] == {
-            store: {"condition": "service_healthy", "required": True}
-            for store in STORES_THE_SERVICES_USE
-        }
-    for store in STORES_THE_SERVICES_USE:
+        assert services[name].get("depends_on", {}) == {
+            store: {"condition": "service_healthy", "required": True} for store in WAITS_FOR[name]
+        }, name
+    for store in {store for stores in WAITS_FOR.values() for store in stores}:
         assert services[store]["healthcheck"]["retries"] == 30
 
 
@@ -149,67 +183,85 @@ def _edit_template(project: Path, old: str, new: str) -> None:
     template.write_text(text.replace(old, new))
 
 
+GIVEN_VALUE = "      {{ entry.name }}: {{ entry.value | compose }}"
+KAFKA_READERS = [  # (service, the name it reads Kafka's address by), in the override's order
+    ("anomaly-detection", "KAFKA_BOOTSTRAP_SERVERS"),
+    ("dashboard-api", "SPRING_KAFKA_BOOTSTRAP_SERVERS"),
+    ("dashboard-api", "KAFKA_BROKER"),
+    ("feature-extraction", "KAFKA_BOOTSTRAP_SERVERS"),
+    ("ingestion-iiot", "SPRING_KAFKA_BOOTSTRAP_SERVERS"),
+    ("orchestrator", "SPRING_KAFKA_BOOTSTRAP_SERVERS"),
+    ("orchestrator", "KAFKA_BROKER"),
+    ("preprocessing", "SPRING_KAFKA_BOOTSTRAP_SERVERS"),
+    ("preprocessing", "KAFKA_BROKER"),
+    ("rul-prediction", "KAFKA_BOOTSTRAP_SERVERS"),
+]
+
+
 def test_a_container_told_localhost_fails_render_and_writes_nothing(
     project: Path, cli: CliRun
 ) -> None:
     _edit_template(
         project,
-        "{% for name, value in stack.told.items() %}",
-        "{% for name, value in {}.items() %}",
+        GIVEN_VALUE,
+        GIVEN_VALUE.replace(
+            "entry.value", 'entry.value | replace("kafka:29092", "localhost:9092")'
+        ),
     )
 
     result = cli("render", "development")
 
     assert result.exit_code == 1
-    lines = result.stderr.splitlines()
-    assert len(lines) == 7 * 7  # seven services, each told seven loopback stores
     override = "rendered/development/docker-compose.override.yml"
-    assert lines[0].startswith(f"{override}:")
-    assert lines[0].split(": ", 1)[1] == (
-        "services.anomaly-detection.env_file: GRAFANA_HOST: the container is "
-        "told 'localhost', "
-        "which inside a container is the container itself; give it grafana:3000 (the compose "
-        "service) (written by templates/docker-compose.override.yml.j2) "
+    assert [line.split(": ", 1)[1] for line in result.stderr.splitlines()] == [
+        f"services.{service}.environment.{name}: {name}: the container is told "
+        "'localhost', which inside a container is the container itself; give it kafka:29092 "
+        "(the compose service) (written by templates/docker-compose.override.yml.j2) "
         "[compose-container-loopback]"
-    )
+        for service, name in KAFKA_READERS
+    ]
+    assert all(line.startswith(f"{override}:") for line in result.stderr.splitlines())
     assert not (project / "rendered").exists()
 
 
 def test_a_container_told_the_host_port_fails_render(project: Path, cli: CliRun) -> None:
     _edit_template(
         project,
-        "  {{ name }}: {{ value | yaml }}",
-        '  {{ name }}: {{ ("5433" if name == "TIMESCALEDB_PORT" else value) | yaml }}',
+        GIVEN_VALUE,
+        GIVEN_VALUE.replace(
+            "entry.value", 'entry.value | replace("postgres:5432", "postgres:5433")'
+        ),
     )
 
     result = cli("render", "development")
 
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0].split(": ", 1)[1] == (
-        "services.anomaly-detection.environment.TIMESCALEDB_PORT: TIMESCALEDB_PORT: the "
-        "container is told timescaledb:5433, but timescaledb listens on 5432 on the compose "
+        "services.dashboard-api.environment.SPRING_DATASOURCE_URL: SPRING_DATASOURCE_URL: the "
+        "container is told postgres:5433, but postgres listens on 5432 on the compose "
         "network (written by templates/docker-compose.override.yml.j2) [compose-container-port]"
     )
+    assert result.stderr.count("[compose-container-port]") == 4  # each reader of PostgreSQL
 
 
 def test_waiting_for_a_service_the_stack_lacks_fails_render(project: Path, cli: CliRun) -> None:
     _edit_template(
         project,
-        "{% for store in stack.used_by_services if store.wait %}",
-        "{% for store in stack.used_by_services + [{'service': 'cache', 'wait': true}] if store.wait %}",
+        "{% for store in given.depends_on %}",
+        "{% for store in given.depends_on + ['cache'] %}",
     )
 
     result = cli("render", "development")
 
     assert result.exit_code == 1
     first = result.stderr.splitlines()[0]
-    text = result.stderr
     assert first.split(": ", 1)[1].startswith(
         "services.anomaly-detection.depends_on.cache: waits for 'cache', which this stack has "
-        "no service named (anomaly-detection, dashboard, feature-extraction, grafana, "
+        "no service named (anomaly-detection, dashboard-api, dashboard-frontend, "
     )
     assert first.endswith("[compose-depends-on]")
-    assert text.count("[compose-depends-on]") == 7
+    # every service that waits for a store (the dashboard's static pages wait for none)
+    assert result.stderr.count("[compose-depends-on]") == 7
 
 
 def test_verify_finds_a_hand_edited_override_that_tells_containers_localhost(
@@ -217,21 +269,21 @@ def test_verify_finds_a_hand_edited_override_that_tells_containers_localhost(
 ) -> None:
     cli("render", "development")
     override = project / "rendered/development/docker-compose.override.yml"
-    text = override.read_text().replace(
-        'POSTGRES_HOST: "postgres"', 'POSTGRES_HOST: "127.0.0.1"', 1
-    )
+    told = 'INFLUXDB_URL: "http://influxdb:8086"'
+    assert override.read_text().count(told) == 2  # MLflow's, and the preprocessing service's
+    start = override.read_text().index("  preprocessing:\n")
+    text = override.read_text()
+    text = text[:start] + text[start:].replace(told, 'INFLUXDB_URL: "http://127.0.0.1:8086"')
     override.write_text(text)
 
     result = cli("verify", "development")
 
-    # Every service is given the environment by an alias: each is told, at the line written.
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        f"{override}:{line_of(text, '127.0.0.1')}: services.{name}.environment.POSTGRES_HOST: "
-        "POSTGRES_HOST: the container is told '127.0.0.1', which inside a container is the "
-        "container itself; give it postgres:5432 (the compose service) "
+        f"{override}:{line_of(text, '127.0.0.1')}: services.preprocessing.environment."
+        "INFLUXDB_URL: INFLUXDB_URL: the container is told '127.0.0.1', which inside a "
+        "container is the container itself; give it influxdb:8086 (the compose service) "
         "[compose-container-loopback]"
-        for name in APPLICATION_SERVICES
     ]
 
 

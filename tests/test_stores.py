@@ -22,8 +22,8 @@ from .vault_server import DevVault, free_loopback_port
 
 STAGING = "profiles/staging.yaml"
 AWS_POSTGRES = "{aws: mantis/staging/postgres, key: password}"
-AZURE_REDIS = "{azure: mantis-staging-redis}"
-KUBERNETES_GRAFANA = "{kubernetes: mantis-grafana, key: admin-password}"
+AZURE_MQTT = "{azure: mantis-staging-mqtt}"
+KUBERNETES_INFLUXDB = "{kubernetes: mantis-influxdb, key: token}"
 
 
 def edit(project: Path, old: str, new: str, path: str = STAGING) -> str:
@@ -130,8 +130,8 @@ def test_settings_of_the_single_store_era_say_where_they_moved(project: Path, cl
 
 def mix_stores(project: Path) -> None:
     use_aws_for_postgres(project)
-    edit(project, "{vault: mantis/staging/redis, key: password}", AZURE_REDIS)
-    edit(project, "{vault: mantis/staging/grafana, key: admin_password}", KUBERNETES_GRAFANA)
+    edit(project, "{vault: mantis/staging/mqtt, key: password}", AZURE_MQTT)
+    edit(project, "{vault: mantis/staging/influxdb, key: token}", KUBERNETES_INFLUXDB)
 
 
 def test_mixed_stores_render_one_external_secret_valid_for_the_crd_and_kustomize(
@@ -141,33 +141,42 @@ def test_mixed_stores_render_one_external_secret_valid_for_the_crd_and_kustomize
     result = cli("render", "staging", "--no-resolve")
     assert result.exit_code == 0, result.stderr
     folder = project / "rendered" / "staging" / "k8s"
-    document = yaml.safe_load((folder / "externalsecret.yaml").read_text())
-    assert document["spec"]["secretStoreRef"] == {
-        "kind": "ClusterSecretStore",
-        "name": "vault-backend",
+    documents = {
+        d["metadata"]["name"]: d
+        for d in yaml.safe_load_all((folder / "externalsecret.yaml").read_text())
     }
-    entries = {entry["secretKey"]: entry for entry in document["spec"]["data"]}
-    assert entries["POSTGRES_PASSWORD"] == {
-        "secretKey": "POSTGRES_PASSWORD",
+    for document in documents.values():
+        assert document["spec"]["secretStoreRef"] == {
+            "kind": "ClusterSecretStore",
+            "name": "vault-backend",
+        }
+    entries = {
+        entry["secretKey"]: entry
+        for document in documents.values()
+        for entry in document["spec"]["data"]
+    }
+    assert entries["SPRING_DATASOURCE_PASSWORD"] == {
+        "secretKey": "SPRING_DATASOURCE_PASSWORD",
         "sourceRef": {"storeRef": {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}},
         "remoteRef": {"key": "mantis/staging/postgres", "property": "password"},
     }
-    assert entries["REDIS_PASSWORD"] == {
-        "secretKey": "REDIS_PASSWORD",
+    assert entries["MQTT_PASSWORD"] == {
+        "secretKey": "MQTT_PASSWORD",
         "sourceRef": {"storeRef": {"kind": "ClusterSecretStore", "name": "azure-key-vault"}},
-        "remoteRef": {"key": "mantis-staging-redis"},
+        "remoteRef": {"key": "mantis-staging-mqtt"},
     }
-    assert entries["GRAFANA_ADMIN_PASSWORD"] == {
-        "secretKey": "GRAFANA_ADMIN_PASSWORD",
+    assert entries["INFLUXDB_TOKEN"] == {
+        "secretKey": "INFLUXDB_TOKEN",
         "sourceRef": {"storeRef": {"kind": "ClusterSecretStore", "name": "kubernetes-secrets"}},
-        "remoteRef": {"key": "mantis-grafana", "property": "admin-password"},
+        "remoteRef": {"key": "mantis-influxdb", "property": "token"},
     }
     assert entries["JWT_SECRET"] == {
         "secretKey": "JWT_SECRET",
         "remoteRef": {"key": "mantis/staging/jwt", "property": "secret"},
     }
     built = {item["metadata"]["name"]: item for item in kustomize(folder)}
-    assert built["mantis-secrets"]["spec"] == document["spec"]
+    for name, document in documents.items():
+        assert built[name]["spec"] == document["spec"]
     assert cli("verify", "staging").exit_code == 0
 
 
@@ -177,11 +186,15 @@ def test_an_environment_without_vault_reads_from_its_first_store_by_default(
     text = (project / STAGING).read_text()
     (project / STAGING).write_text(text.replace("{vault: ", "{aws: "))
     assert cli("render", "staging", "--no-resolve").exit_code == 0
-    document = yaml.safe_load(
-        (project / "rendered" / "staging" / "k8s" / "externalsecret.yaml").read_text()
+    documents = list(
+        yaml.safe_load_all(
+            (project / "rendered" / "staging" / "k8s" / "externalsecret.yaml").read_text()
+        )
     )
-    assert document["spec"]["secretStoreRef"]["name"] == "aws-secrets-manager"
-    assert all("sourceRef" not in entry for entry in document["spec"]["data"])
+    assert len(documents) == 4  # one for each service that reads a secret
+    for document in documents:
+        assert document["spec"]["secretStoreRef"]["name"] == "aws-secrets-manager"
+        assert all("sourceRef" not in entry for entry in document["spec"]["data"])
 
 
 def test_the_external_secret_schema_refuses_an_entry_with_an_empty_source(project: Path) -> None:
@@ -349,10 +362,10 @@ def test_azure_and_kubernetes_references_are_never_resolved_locally_and_say_what
     )
     result = cli("render", "staging", "--require-env", env={**dev_vault.env(), **local_aws.env()})
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-3:] == [
-        "staging: note: .env not written: its Azure Key Vault references are read by External "
-        "Secrets in Kubernetes only (for a local .env, give an env or file reference)",
+    assert result.stderr.splitlines()[-3:] == [  # in the profile's order of its secrets
         "staging: note: .env not written: its Kubernetes Secrets references are read by External "
+        "Secrets in Kubernetes only (for a local .env, give an env or file reference)",
+        "staging: note: .env not written: its Azure Key Vault references are read by External "
         "Secrets in Kubernetes only (for a local .env, give an env or file reference)",
         "staging: .env is required (--require-env) but was not written",
     ]
@@ -445,19 +458,17 @@ def test_any_aws_value_reads_back_exactly_and_is_never_printed_or_committed(
 def test_explain_and_env_template_name_each_store(project: Path, cli: CliRun) -> None:
     mix_stores(project)
     text = (project / STAGING).read_text()
-    explained = cli("explain", "staging", "REDIS_PASSWORD")
+    explained = cli("explain", "staging", "MQTT_PASSWORD")
     assert explained.exit_code == 0
-    assert explained.stdout.splitlines()[:3] == [
-        "REDIS_PASSWORD = azure:mantis-staging-redis",
-        f"  set by        {STAGING}:{line_of(text, AZURE_REDIS)}  redis.password",
+    assert explained.stdout.splitlines()[:4] == [
+        "MQTT_PASSWORD = azure:mantis-staging-mqtt",
+        f"  set by        {STAGING}:{line_of(text, AZURE_MQTT)}  mqtt.password",
+        "  services      ingestion_iiot",
         "  lands in      k8s/externalsecret.yaml",
     ]
     explained = cli("explain", "staging", "POSTGRES_PASSWORD")
-    assert explained.stdout.splitlines()[2] == "  lands in      .env, k8s/externalsecret.yaml"
+    assert explained.stdout.splitlines()[3] == "  lands in      .env, k8s/externalsecret.yaml"
     template = cli("env-template", "staging").stdout.splitlines()
     assert "POSTGRES_PASSWORD='<AWS_SECRET:aws:mantis/staging/postgres#password>'" in template
-    assert "REDIS_PASSWORD='<AZURE_SECRET:azure:mantis-staging-redis>'" in template
-    assert (
-        "GRAFANA_ADMIN_PASSWORD='<KUBERNETES_SECRET:kubernetes:mantis-grafana#admin-password>'"
-        in template
-    )
+    assert "MQTT_PASSWORD='<AZURE_SECRET:azure:mantis-staging-mqtt>'" in template
+    assert "INFLUXDB_TOKEN='<KUBERNETES_SECRET:kubernetes:mantis-influxdb#token>'" in template

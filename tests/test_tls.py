@@ -63,7 +63,7 @@ def test_resolved_certificate_is_written_beside_the_env_and_mounted_by_compose(
             "file": str(folder / "tls/tls.key"),
         },
     }
-    for service in ("ingestion-iiot", "dashboard", "rul-prediction"):
+    for service in ("ingestion-iiot", "dashboard-api", "rul-prediction"):
         assert model["services"][service]["secrets"] == [
             {"source": "mantis-tls-certificate", "target": "tls.crt"},
             {"source": "mantis-tls-private-key", "target": "tls.key"},

@@ -27,8 +27,8 @@ BREAKS = [
     Break(
         "Kubernetes Secret",
         "k8s/secret.yaml.j2",
-        "type: Opaque\nstringData:\n{% for variable",
-        "typ: Opaque\nstringData:\n{% for variable",
+        "type: Opaque\nstringData:\n{% for name, value in service.literal",
+        "typ: Opaque\nstringData:\n{% for name, value in service.literal",
         "development",
         "k8s/secret.yaml",
         "typ: Opaque",
@@ -67,8 +67,8 @@ BREAKS = [
     Break(
         "ExternalSecret",
         "k8s/externalsecret.yaml.j2",
-        "    creationPolicy: Owner\n{% endif %}\n{% if composed.templates %}",
-        "    creationPolicy: Owned\n{% endif %}\n{% if composed.templates %}",
+        "    creationPolicy: Owner\n{% endif %}\n{% if service.templates %}",
+        "    creationPolicy: Owned\n{% endif %}\n{% if service.templates %}",
         "staging",
         "k8s/externalsecret.yaml",
         "Owned",
@@ -162,8 +162,8 @@ def test_verify_passes_on_fresh_output(cli: CliRun, project: Path) -> None:
 def test_verify_checks_what_is_on_disk(cli: CliRun, project: Path) -> None:
     cli("render", "staging", "development")
     external = project / "rendered/staging/k8s/externalsecret.yaml"
-    external.write_text(
-        external.read_text().replace("    creationPolicy: Owner", "    creationPolicy: Always")
+    external.write_text(  # the first service's
+        external.read_text().replace("    creationPolicy: Owner", "    creationPolicy: Always", 1)
     )
     env_file = project / "rendered/development/.env"
     env_file.write_text(env_file.read_text().replace("LOG_LEVEL='DEBUG'", "LOG_LEVEL=DEBUG"))

@@ -185,6 +185,8 @@ class _Compiler:
         self.replicas: str | None = None
         self.declarations: tuple[KeyPath, Any, str, bool] | None = None
         self.services: dict[str, ServiceDeclaration] = {}
+        # Settings declared with a mistake (already reported): what names them is not wrong too.
+        self.broken: set[KeyPath] = set()
 
     def problem(self, where: KeyPath, message: str, key: KeyPath | None = None) -> None:
         """A problem at the line of ``where`` in the file, named by the setting's ``key``."""
@@ -255,7 +257,13 @@ class _Compiler:
         assert self.declarations is not None
         where, raw, description, required = self.declarations
         self.services, own = compile_services(
-            raw, (*where, "services"), schema, self.variables, self.problem, self._own_variable
+            raw,
+            (*where, "services"),
+            schema,
+            self.variables,
+            self.problem,
+            self._own_variable,
+            self.broken,
         )
         schema["services"] = services_rules(description, required, own)
 
@@ -321,6 +329,14 @@ class _Compiler:
 
     def _entry(
         self, where: KeyPath, path: KeyPath, key: Any, entry: Any, top: bool = False
+    ) -> dict[str, Any] | None:
+        rules = self._entry_rules(where, path, key, entry, top)
+        if rules is None:
+            self.broken.add(path)
+        return rules
+
+    def _entry_rules(
+        self, where: KeyPath, path: KeyPath, key: Any, entry: Any, top: bool
     ) -> dict[str, Any] | None:
         if not isinstance(key, str) or not KEY_NAME.fullmatch(key):
             self.problem(

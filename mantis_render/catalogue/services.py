@@ -22,7 +22,7 @@ with one place in the secret store, given to each service that needs it by ``use
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
 from ..errors import closest, quoted
@@ -65,6 +65,10 @@ def variable_settings(schema: Mapping[str, Any], prefix: KeyPath = ()) -> Iterat
             yield from variable_settings(rules["schema"], path)
 
 
+# What ``paths`` holds for a setting declared with a mistake (reported where it is declared).
+_BROKEN: dict[str, Any] = {"meta": {}}
+
+
 def compile_services(
     raw: Any,
     where: KeyPath,
@@ -72,14 +76,19 @@ def compile_services(
     variables: Mapping[str, KeyPath],
     report: Report,
     own_rules: Callable[[KeyPath, str, Mapping[str, Any]], dict[str, Any] | None],
+    broken: Collection[KeyPath] = (),
 ) -> tuple[dict[str, ServiceDeclaration], dict[str, dict[str, Any]]]:
     """The declarations, and the rules of each service's own variables. ``schema``: the
     catalogue's compiled sections; ``variables``: each variable a setting gives, by name (the
-    tool's own with an empty path); ``own_rules`` compiles an own variable's entry."""
+    tool's own with an empty path); ``own_rules`` compiles an own variable's entry;
+    ``broken``: settings declared with a mistake already reported, which naming is no other."""
     if not isinstance(raw, dict) or not raw:
         report(where, "must be a mapping of the project's services, by name")
         return {}, {}
-    paths = {path: _rules_at(schema, path) for path in variable_settings(schema)}
+    paths: dict[KeyPath, Any] = {
+        path: _rules_at(schema, path) for path in variable_settings(schema)
+    }
+    paths |= dict.fromkeys(broken, _BROKEN)
     declarations: dict[str, ServiceDeclaration] = {}
     rules: dict[str, dict[str, Any]] = {}
     for name, entry in raw.items():
@@ -148,6 +157,8 @@ def _used(
         return [_by_variable(used, variables)]
     path = tuple(used.split("."))
     rules = paths.get(path)
+    if _broken(path, paths):
+        return []
     if rules is None:
         _unknown_setting(where, used, paths, report)
         return []
@@ -180,6 +191,8 @@ def _alias(
         return [_by_variable(source, variables)._replace(name=name)]
     path = tuple(source.split("."))
     rules = paths.get(path)
+    if _broken(path, paths):
+        return []
     if rules is None or "env" not in rules.get("meta", {}):
         if rules is not None:
             report((*where, "from"), f"{source} is a section; name one of its settings")
@@ -187,6 +200,11 @@ def _alias(
             _unknown_setting((*where, "from"), source, paths, report)
         return []
     return [Receives(name, "setting", path)]
+
+
+def _broken(path: KeyPath, paths: Mapping[KeyPath, Any]) -> bool:
+    """Whether ``path``, or a section holding it, was declared with a mistake."""
+    return any(paths.get(path[:end]) is _BROKEN for end in range(1, len(path) + 1))
 
 
 def _by_variable(name: str, variables: Mapping[str, KeyPath]) -> Receives:

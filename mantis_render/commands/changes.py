@@ -7,6 +7,8 @@ reference, or, for a development literal, only that its value changed.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -15,7 +17,14 @@ import yaml
 
 from ..errors import MantisRenderError, Problem, UnknownEnvironmentError, quoted
 from ..layout import DEFAULT_OUTPUT
-from ..outputs.render import EXTERNAL_SECRET, PRIVATE_OUTPUTS
+from ..outputs.render import (
+    EXTERNAL_SECRET,
+    KUSTOMIZATION,
+    LITERAL_SECRET,
+    PRIVATE_OUTPUTS,
+    TLS_EXTERNAL_SECRET,
+    TLS_LITERAL_SECRET,
+)
 from ..outputs.writing import read_environment
 from ..profiles import ENVIRONMENT_NAME
 from ..profiles.variables import Variable
@@ -48,6 +57,12 @@ class EnvironmentChanges:
     configmap_rolls: bool = False
     secrets_resync: bool = False
     compose_services: list[str] = field(default_factory=list)
+    # By name, what Kubernetes does: each ConfigMap whose content changes (kustomize renames it
+    # and the pods using it roll), each ExternalSecret that re-syncs, each Secret manifest that
+    # changes (pods read it when they start).
+    configmaps: list[str] = field(default_factory=list)
+    external_secrets: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
     file_diffs: list[str] = field(default_factory=list)  # masked: a template-only change
     problems: dict[str, list[str]] = field(default_factory=dict)  # "base"/"head" -> lines
     stale: list[str] = field(default_factory=list)  # committed files at head not current
@@ -131,13 +146,24 @@ def _environment_changes(base: Project, head: Project, name: str) -> Environment
     result.variables = _variable_changes(old, new, before, after)
     old_files = _committable(before)
     new_files = _committable(after)
-    result.configmap_rolls = any(
-        (old.get(c.name) or new.get(c.name)).source == "setting"  # type: ignore[union-attr]
-        for c in result.variables
+    result.configmaps = _changed(
+        _config_maps(old_files.get(KUSTOMIZATION)), _config_maps(new_files.get(KUSTOMIZATION))
     )
-    result.secrets_resync = old_files.get(EXTERNAL_SECRET) != new_files.get(EXTERNAL_SECRET)
+    result.external_secrets = _changed(
+        *(
+            _objects(files, (EXTERNAL_SECRET, TLS_EXTERNAL_SECRET))
+            for files in (old_files, new_files)
+        )
+    )
+    result.secrets = _changed(
+        *(_objects(files, (LITERAL_SECRET, TLS_LITERAL_SECRET)) for files in (old_files, new_files))
+    )
+    result.configmap_rolls = bool(result.configmaps)
+    result.secrets_resync = bool(result.external_secrets)
     result.compose_services = _changed_services(
-        old_files.get(COMPOSE_OVERRIDE), new_files.get(COMPOSE_OVERRIDE)
+        old_files.get(COMPOSE_OVERRIDE),
+        new_files.get(COMPOSE_OVERRIDE),
+        [change.name for change in result.variables],
     )
     if not result.variables and old_files != new_files and before and after:
         prefix = f"{DEFAULT_OUTPUT}/{name}/"
@@ -258,18 +284,61 @@ def _where(environment: RenderedEnvironment | None, variable: Variable) -> str:
     return f"{location.file}:{location.line}"
 
 
-def _changed_services(before: str | None, after: str | None) -> list[str]:
-    """The compose services whose configuration differs: `docker compose up -d` recreates them."""
-    if before == after:
-        return []
-    old = _services(before)
-    new = _services(after)
-    return sorted(name for name in set(old) | set(new) if old.get(name) != new.get(name))
+def _changed(old: dict[str, object], new: dict[str, object]) -> list[str]:
+    """The names whose object differs between the sides (added and removed ones too)."""
+    return sorted(name for name in old.keys() | new.keys() if old.get(name) != new.get(name))
+
+
+def _config_maps(text: str | None) -> dict[str, object]:
+    """The kustomization's generated ConfigMaps, by name: what each holds."""
+    if not text:
+        return {}
+    document = _load(text)
+    generated = document.get("configMapGenerator") if isinstance(document, dict) else None
+    return {
+        str(entry.get("name")): entry
+        for entry in generated or []
+        if isinstance(entry, dict) and entry.get("name")
+    }
+
+
+def _objects(files: dict[str, str], paths: tuple[str, ...]) -> dict[str, object]:
+    """The Kubernetes objects of these files, by name (a file may hold several documents)."""
+    found: dict[str, object] = {}
+    for path in paths:
+        text = files.get(path)
+        if not text:
+            continue
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        for document in yaml.load_all(text, Loader=loader):
+            if isinstance(document, dict):
+                name = (document.get("metadata") or {}).get("name")
+                found[str(name)] = document
+    return found
+
+
+def _load(text: str) -> object:
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _changed_services(before: str | None, after: str | None, changed: list[str]) -> list[str]:
+    """The compose services `docker compose up -d` recreates: those whose configuration in the
+    override differs, and those whose configuration reads a changed variable of .env — by
+    interpolation (a secret, as ${NAME:?...}) or through env_file."""
+    old, new = _services(before), _services(after)
+    names = {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)}
+    if changed:
+        reads = re.compile(r"\$\{(?:" + "|".join(map(re.escape, changed)) + r")[}:?-]")
+        for name, service in new.items():
+            text = json.dumps(service)
+            if '"env_file"' in text or reads.search(text):
+                names.add(name)
+    return sorted(names)
 
 
 def _services(text: str | None) -> dict[str, object]:
     if not text:
         return {}
-    document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    services = (document or {}).get("services") or {}
+    document = _load(text)
+    services = document.get("services") if isinstance(document, dict) else None
     return dict(services) if isinstance(services, dict) else {}

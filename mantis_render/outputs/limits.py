@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import Problem
 from ..profiles import Location, Profile
+from ..profiles.services import service_environments
 from ..profiles.variables import Variable
 from ..yaml_source import format_key_path
 
@@ -33,9 +34,18 @@ def consumer_problems(
         plain = [v for v in variables if v.source == "setting"]
         project = profile.catalogue.project
         problems += _too_large(profile, f"the ConfigMap {project}-config", plain)
-        in_cluster = [v for v in variables if v.secret and v.source not in ("env", "file")]
-        problems += _too_large(profile, f"the Secret {project}-secrets", in_cluster)
+        environments = service_environments(profile, variables)
+        if not environments:  # else each service has its own Secret, below
+            in_cluster = [v for v in variables if v.secret and v.source not in ("env", "file")]
+            problems += _too_large(profile, f"the Secret {project}-secrets", in_cluster)
         problems += _too_large(profile, f"the Secret {project}-tls", list(tls))
+        for service, given in environments.items():
+            named = [g.variable._replace(name=g.name) for g in given]
+            dashed = service.replace("_", "-")
+            plain = [v for v in named if not v.secret]
+            problems += _too_large(profile, f"the ConfigMap {project}-{dashed}-config", plain)
+            in_cluster = [v for v in named if v.secret and v.source not in ("env", "file")]
+            problems += _too_large(profile, f"the Secret {project}-{dashed}-secrets", in_cluster)
     return problems
 
 

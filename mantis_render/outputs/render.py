@@ -15,7 +15,7 @@ from ..errors import Problem, RenderError
 from ..profiles import Profile
 from ..profiles.composed import SECTION as COMPOSED
 from ..profiles.composed import container_forms, flattened, kubernetes_composed, placeholders
-from ..profiles.services import service_environments
+from ..profiles.services import own_variables, service_environments
 from ..profiles.variables import Source, Variable
 from ..secrets.references import STORE_KINDS
 from ..yaml_source import format_key_path
@@ -35,6 +35,7 @@ EXTERNAL_SECRET = "k8s/externalsecret.yaml"
 LITERAL_SECRET = "k8s/secret.yaml"
 TLS_EXTERNAL_SECRET = "k8s/tls-externalsecret.yaml"
 TLS_LITERAL_SECRET = "k8s/tls-secret.yaml"
+KUSTOMIZATION = "k8s/kustomization.yaml"
 TLS_FILES = ("tls/tls.crt", "tls/tls.key")
 CONTAINERS_ENV = "containers.env"
 COMPOSE_OVERRIDE_FILE = "docker-compose.override.yml"
@@ -49,7 +50,7 @@ TEMPLATES: dict[str, str] = {
     LITERAL_SECRET: "k8s/secret.yaml.j2",
     TLS_EXTERNAL_SECRET: "k8s/tls-externalsecret.yaml.j2",
     TLS_LITERAL_SECRET: "k8s/tls-secret.yaml.j2",
-    "k8s/kustomization.yaml": "k8s/kustomization.yaml.j2",
+    KUSTOMIZATION: "k8s/kustomization.yaml.j2",
     "tls/tls.crt": "tls/tls.crt.j2",
     "tls/tls.key": "tls/tls.key.j2",
 }
@@ -343,7 +344,7 @@ def unwritable_values(profile: Profile, variables: list[Variable]) -> list[Probl
     problems = []
     refused: set[Any] = set()
     declared = profile.data.get(COMPOSED) or {}
-    for variable in variables:
+    for variable in [*variables, *own_variables(profile)]:
         if variable.value is None:  # an unresolved reference: nothing of it is written
             continue
         if variable.path and variable.path[0] == COMPOSED:

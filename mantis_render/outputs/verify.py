@@ -176,11 +176,24 @@ def _verify_file(
     if path.endswith((".yaml", ".yml")):
         for offset, document in _documents(text):
             found = _verify_yaml(path, document, shown, files, variables, against)
-            problems += [p._replace(line=p.line + offset) if p.line else p for p in found]
+            problems += [_shifted(p, offset) for p in found]
+            if any(p.message.startswith(UNPARSABLE) for p in found):
+                break  # the file does not parse: once (its other documents come from the same)
     elif path in DOTENV_EXPECTATIONS:
         expected = DOTENV_EXPECTATIONS[path](variables) if variables is not None else None
         problems += _check_dotenv(text, shown, expected)
     return problems
+
+
+def _shifted(problem: Problem, offset: int) -> Problem:
+    """A problem of a document, at its line of the whole file (and the lines it names)."""
+    if not offset or not problem.line:
+        return problem
+    message = _NAMED_LINE.sub(lambda m: f"{m[1]}{int(m[2]) + offset}", problem.message)
+    return problem._replace(line=problem.line + offset, message=message)
+
+
+_NAMED_LINE = re.compile(r"(\bon line )(\d+)")
 
 
 def _documents(text: str) -> Iterator[tuple[int, str]]:
@@ -230,12 +243,15 @@ def _verify_yaml(
     return problems
 
 
+UNPARSABLE = "rendered YAML does not parse"
+
+
 def _yaml_problem(problem: Problem) -> Problem:
     return Problem(
         problem.file,
         problem.line,
         problem.key,
-        problem.message.replace("invalid YAML", "rendered YAML does not parse"),
+        problem.message.replace("invalid YAML", UNPARSABLE),
     )
 
 

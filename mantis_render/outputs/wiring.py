@@ -63,7 +63,7 @@ def wiring_failures(
         elif stores and name not in stores:
             # A service given exactly its variables: each one that holds an address (a URL, a
             # JDBC URL, a host:port list) under whatever name the service reads it.
-            failures += _endpoint_failures(name, _environment(service), listening)
+            failures += _endpoint_failures(name, _environment(service), listening, addresses)
     return failures
 
 
@@ -83,7 +83,10 @@ def _endpoints(value: str) -> list[tuple[str, str]]:
 
 
 def _endpoint_failures(
-    name: str, environment: Mapping[str, str], listening: Mapping[str, set[int]]
+    name: str,
+    environment: Mapping[str, str],
+    listening: Mapping[str, set[int]],
+    addresses: Sequence[Address],
 ) -> Iterator[Failure]:
     for variable, value in environment.items():
         if "${" in value:
@@ -91,10 +94,17 @@ def _endpoint_failures(
         for host, port in _endpoints(value):
             where = ("services", name, "environment", variable)
             if is_loopback(host):
+                # the store the host reaches on that port, when only one does
+                stores = {a.store.address for a in addresses if str(a.store.host_listener) == port}
+                instead = (
+                    f"{stores.pop()} (the compose service)"
+                    if len(stores) == 1
+                    else "the store's compose service"
+                )
                 yield (
                     where,
                     f"{variable}: the container is told {host!r}, which inside a container is "
-                    "the container itself; give it the store's compose service",
+                    f"the container itself; give it {instead}",
                     LOOPBACK,
                 )
             elif host in listening and port.isdigit() and int(port) not in listening[host]:

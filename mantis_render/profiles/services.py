@@ -70,6 +70,15 @@ def service_environments(profile: Profile, variables: Iterable[Variable]) -> dic
     return environments
 
 
+def own_variables(profile: Profile) -> list[Variable]:
+    """The declared services' own variables this profile sets, each by the name it is read."""
+    return [
+        given.variable
+        for environment in service_environments(profile, ()).values()
+        for given in environment
+    ]
+
+
 def receivers(catalogue: Catalogue, variable: Variable) -> list[tuple[str, str]]:
     """The declared services that receive ``variable``: (service, the name it reads)."""
     found = []

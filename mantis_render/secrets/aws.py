@@ -7,7 +7,9 @@ No message here ever includes a secret value.
 
 from __future__ import annotations
 
+import functools
 import json
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -133,37 +135,55 @@ class AwsSecrets:
     def create(self, reference: StoreReference, value: str) -> bool:
         """Write ``value`` where nothing is: a new secret, or a new key of a JSON secret.
         False when it appeared meanwhile (written by someone else: kept)."""
-        self._strings.pop(reference.path, None)
-        try:
-            current = self._secret_string(reference.path)
-        except MissingSecret:
-            current = None
-        if current is None:
-            text = json.dumps({reference.key: value}) if reference.key else value
+        while True:
+            self._strings.pop(reference.path, None)
             try:
-                self._call(
-                    lambda: self._client.create_secret(Name=reference.path, SecretString=text),
-                    reference.path,
-                    "writing",
+                current, version = self._current(reference.path)
+            except MissingSecret:
+                current, version = None, ""
+            if current is None:
+                text = json.dumps({reference.key: value}) if reference.key else value
+                create = functools.partial(
+                    self._client.create_secret, Name=reference.path, SecretString=text
                 )
-            except SecretUnavailable as error:
-                if _code(error.__cause__) == "ResourceExistsException":
-                    return False  # created meanwhile
-                raise
-            return True
-        if reference.key is None:
-            return False
-        fields = _fields(current, reference.path)
-        if reference.key in fields:
-            return False
-        # Secrets Manager has no compare-and-set: the secret was read just above and gets the
-        # new key beside every field it had then.
-        text = json.dumps({**fields, reference.key: value})
-        self._call(
-            lambda: self._client.put_secret_value(SecretId=reference.path, SecretString=text),
-            reference.path,
-            "writing",
-        )
+                if self._write(create, reference.path):
+                    return True
+                continue  # created meanwhile: with this key, or another one to add it beside
+            if reference.key is None:
+                return False
+            fields = _fields(current, reference.path)
+            if reference.key in fields:
+                return False
+            # Secrets Manager has no compare-and-set, but a version's request token is unique:
+            # a token made from the version read makes two writes over that version collide,
+            # and the one that loses reads again (the key may be there now, or another one).
+            text = json.dumps({**fields, reference.key: value})
+            token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mantis-render:{reference.path}:{version}"))
+            put = functools.partial(
+                self._client.put_secret_value,
+                SecretId=reference.path,
+                SecretString=text,
+                ClientRequestToken=token,
+            )
+            if self._write(put, reference.path):
+                return True
+
+    def _current(self, name: str) -> tuple[str, str]:
+        """The secret's text and the id of its version, read afresh."""
+        response = self._call(lambda: self._client.get_secret_value(SecretId=name), name)
+        text = response.get("SecretString")
+        if text is None:
+            raise SecretUnavailable(f"{name} holds binary data, not text")
+        return text, str(response.get("VersionId", ""))
+
+    def _write(self, request: Any, name: str) -> bool:
+        """Whether ``request`` wrote; False when a write of the same place won the race."""
+        try:
+            self._call(request, name, "writing")
+        except SecretUnavailable as error:
+            if _code(error.__cause__) == "ResourceExistsException":
+                return False
+            raise
         return True
 
     def check_access(self) -> None:
