@@ -254,3 +254,23 @@ def test_a_dotenv_is_compared_with_the_profile_only_once_it_reads_back() -> None
         ".env:4: is not NAME='value' or NAME=\"value\"",
     ]
     assert _check_dotenv("A='one'\nB='two'\nC='three'\n", ".env", expected) == []
+
+
+def test_a_later_document_that_does_not_parse_is_one_line_at_its_line_of_the_file(
+    cli: CliRun, project: Path
+) -> None:
+    assert cli("render", "staging").exit_code == 0
+    external = project / "rendered/staging/k8s/externalsecret.yaml"
+    text = external.read_text()
+    second = text.index("\n---\n") + 5
+    broken = text[:second] + text[second:].replace("kind: ExternalSecret", "kind: [ExternalSecret", 1)
+    external.write_text(broken)
+
+    result = cli("verify", "staging")
+
+    opened = line_of(broken, "kind: [ExternalSecret")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{external}:{opened + 1}: rendered YAML does not parse: did not find expected ',' or "
+        f"']' (while parsing a flow sequence started on line {opened})\n"
+    )

@@ -309,16 +309,18 @@ def _objects(files: dict[str, str], paths: tuple[str, ...]) -> dict[str, object]
         text = files.get(path)
         if not text:
             continue
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        for document in yaml.load_all(text, Loader=loader):
+        for document in yaml.load_all(text, Loader=_LOADER):
             if isinstance(document, dict):
                 name = (document.get("metadata") or {}).get("name")
                 found[str(name)] = document
     return found
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load(text: str) -> object:
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return yaml.load(text, Loader=_LOADER)
 
 
 def _changed_services(before: str | None, after: str | None, changed: list[str]) -> list[str]:
