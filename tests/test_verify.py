@@ -263,7 +263,9 @@ def test_a_later_document_that_does_not_parse_is_one_line_at_its_line_of_the_fil
     external = project / "rendered/staging/k8s/externalsecret.yaml"
     text = external.read_text()
     second = text.index("\n---\n") + 5
-    broken = text[:second] + text[second:].replace("kind: ExternalSecret", "kind: [ExternalSecret", 1)
+    broken = text[:second] + text[second:].replace(
+        "kind: ExternalSecret", "kind: [ExternalSecret", 1
+    )
     external.write_text(broken)
 
     result = cli("verify", "staging")
