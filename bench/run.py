@@ -45,7 +45,7 @@ import gc, json, sys, time
 from pathlib import Path
 from mantis_render.policy import Context, Environment, check_policy
 from mantis_render.profiles import ProfileSet
-from mantis_render.outputs.render import Renderer, outputs_for
+from mantis_render.outputs.render import Renderer, in_containers, outputs_for
 from mantis_render.profiles.validation import validate_profile
 from mantis_render.profiles.variables import environment_variables
 from mantis_render.outputs.verify import verify_rendered
@@ -78,10 +78,11 @@ for name in profiles.environments():
     totals["validate"] += time.perf_counter() - start
     start = time.perf_counter()
     complete = all(v.value is not None for v in variables)
-    files = renderer.render(profile, variables, outputs_for(variables, complete))
+    files = renderer.render(profile, variables, outputs_for(variables, complete, profile=profile))
     totals["render"] += time.perf_counter() - start
     start = time.perf_counter()
-    assert not verify_rendered(files, name + "/", variables)
+    interpolated = {v.name: v.value for v in in_containers(profile, variables)}
+    assert not verify_rendered(files, name + "/", variables, interpolated=interpolated)
     totals["verify"] += time.perf_counter() - start
     start = time.perf_counter()
     write_environment(out, name, files)

@@ -20,6 +20,7 @@ from .outputs.render import (
     PRIVATE_OUTPUTS,
     TEMPLATES,
     Renderer,
+    in_containers,
     needs_containers_env,
     outputs_for,
     unwritable_values,
@@ -169,6 +170,7 @@ class Project:
                 templates,
                 self._compose_base(),
                 addresses(profile.catalogue),
+                {v.name: str(v.value) for v in in_containers(profile, variables)},
             )
             if problems:
                 raise MantisRenderError(problems)
@@ -291,6 +293,12 @@ class Project:
         values = launch_environment(
             profile, resolution.variables, resolution.not_configured, service
         )
+        if profile.catalogue.services:  # .env's lines for compose's interpolation, as render's
+            if service is None:
+                values.update(
+                    (v.name, str(v.value)) for v in in_containers(profile, resolution.variables)
+                )
+            return values, {}
         from .outputs.stack import container_data
         from .profiles.composed import container_forms
 

@@ -82,13 +82,13 @@ def test_a_base_change_is_reported_once_for_every_environment(repository: Path, 
     assert result.exit_code == 0, result.output
     line = line_of(base, "features-v2")
     # The topic is read by three services (one writes it, two read it): their ConfigMaps and
-    # containers, and the shared ConfigMap; MLflow reads the whole .env.
+    # containers, and the shared ConfigMap.
     effects = [
         "  (and the changes shared with other environments, above)",
         "  -> kustomize renames the changed ConfigMaps and the pods using them roll: "
         "mantis-anomaly-detection-config, mantis-config, mantis-feature-extraction-config, "
         "mantis-rul-prediction-config",
-        "  -> docker compose up -d recreates: anomaly-detection, feature-extraction, mlflow, "
+        "  -> docker compose up -d recreates: anomaly-detection, feature-extraction, "
         "rul-prediction",
     ]
     assert result.stdout.splitlines() == [

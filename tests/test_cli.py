@@ -62,7 +62,7 @@ def test_render_writes_each_environment_to_its_folder(cli: CliRun, project: Path
     assert result.exit_code == 0
     assert result.stdout == (
         f"staging: wrote 5 files to {project / 'rendered/staging'}\n"
-        f"development: wrote 6 files to {project / 'rendered/development'}\n"
+        f"development: wrote 5 files to {project / 'rendered/development'}\n"
     )
     assert result.stderr == (
         "staging: note: .env not written: its Vault references need Vault (set VAULT_ADDR, and "
@@ -237,7 +237,7 @@ def test_installed_console_script_renders_from_the_current_directory(project: Pa
     result = _run_as_user([script, "render", "development"], cwd=project)
     assert (result.returncode, result.stdout) == (
         0,
-        "development: wrote 6 files to rendered/development\n",
+        "development: wrote 5 files to rendered/development\n",
     )
     assert (project / "rendered/development/.env").is_file()
 

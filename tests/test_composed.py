@@ -271,33 +271,30 @@ def test_development_gets_composed_literals_in_its_plain_secret(project: Path, c
 
 def test_the_compose_stack_gets_urls_for_the_compose_network(project: Path, cli: CliRun) -> None:
     """Development's stores are on localhost for a shell, and services on the compose network
-    for containers: each URL is made twice, the container one in containers.env (0600)."""
+    for containers: each secret URL is made twice in .env (0600), and MLflow is given its two
+    stores' and nothing more."""
     assert cli("render", "development").exit_code == 0
     folder = project / "rendered/development"
     host_side = read_with_python_dotenv(folder / ".env")
     assert host_side["DATABASE_URL"] == (
         "postgresql://mantis:mantis_dev_password@localhost:5432/mantis_dev"
     )
-    assert (folder / "containers.env").stat().st_mode & 0o777 == 0o600
+    assert host_side["MANTIS_IN_CONTAINERS_TIMESCALEDB_URL"] == (
+        "postgresql://mantis:timescale_dev_password@timescaledb:5432/mantis_timeseries_dev"
+    )
+    assert (folder / ".env").stat().st_mode & 0o777 == 0o600
     model = compose_config(
         folder, [project / "compose/docker-compose.yml", folder / "docker-compose.override.yml"]
     )
     assert not set(URLS) & set(model["services"]["ingestion-iiot"]["environment"])
-    for service in ("mlflow",):
-        environment = model["services"][service]["environment"]
-        assert environment["DATABASE_URL"] == (
-            "postgresql://mantis:mantis_dev_password@postgres:5432/mantis_dev"
-        )
-        assert environment["MLFLOW_BACKEND_STORE_URI"] == environment["DATABASE_URL"]
-        assert environment["REDIS_URL"] == "redis://:redis_dev_password@redis:6379/0"
-        assert environment["MLFLOW_S3_ENDPOINT_URL"] == "http://minio:9000"
-        assert environment["TIMESCALEDB_URL"] == (
-            "postgresql://mantis:timescale_dev_password@timescaledb:5432/mantis_timeseries_dev"
-        )
     mlflow = model["services"]["mlflow"]
-    assert mlflow["environment"]["AWS_ACCESS_KEY_ID"] == "mantis"
-    assert mlflow["environment"]["AWS_SECRET_ACCESS_KEY"] == "minio_dev_password"
-    assert mlflow["environment"]["MLFLOW_ARTIFACT_ROOT"] == "s3://mantis-dev/mlflow"
+    assert mlflow["environment"] == {
+        "MLFLOW_BACKEND_STORE_URI": "postgresql://mantis:mantis_dev_password@postgres:5432/mantis_dev",
+        "MLFLOW_ARTIFACT_ROOT": "s3://mantis-dev/mlflow",
+        "MLFLOW_S3_ENDPOINT_URL": "http://minio:9000",
+        "AWS_ACCESS_KEY_ID": "mantis",
+        "AWS_SECRET_ACCESS_KEY": "minio_dev_password",
+    }
     assert mlflow["command"] == [
         'exec mlflow server --host 0.0.0.0 --port 5000 --backend-store-uri "$$MLFLOW_BACKEND_STORE_URI" '
         '--artifacts-destination "$$MLFLOW_ARTIFACT_ROOT"'

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mantis_render.outputs.filters import quote_compose
-from tests.conftest import CliRun, line_of
+from tests.conftest import REPO, CliRun, line_of
 from tests.readers import compose_config, kustomize
 
 # The services of the shipped catalogue, as the issue lists what each one reads.
@@ -300,20 +300,50 @@ def test_a_composed_secret_is_templated_by_external_secrets_and_holds_only_its_k
     assert [d["secretKey"] for d in spec["data"]] == ["POSTGRES_PASSWORD"]
 
 
-def test_a_composed_secret_the_containers_see_otherwise_is_one_line_and_nothing_written(
+def test_a_composed_secret_the_containers_see_otherwise_reaches_only_its_service(
     project: Path, cli: CliRun
 ) -> None:
+    """Development's PostgreSQL is localhost for a shell and postgres for a container: .env
+    holds both forms, and compose interpolates the containers' one for the service that reads
+    it, and for no other."""
+    from tests.readers import read_with_python_dotenv
+
     rul_prediction_also_uses(project, "DATABASE_URL")
+    folder = project / "rendered/development"
+    folder.mkdir(parents=True)
+    (folder / "containers.env").write_text("DATABASE_URL=left by an earlier version\n")
 
     result = cli("render", "development")
 
-    assert result.exit_code == 1
-    assert result.stderr == (
-        "profiles/_catalogue.yaml: the service rul_prediction receives DATABASE_URL, a secret "
-        "composed from a store address the containers see otherwise; the override cannot "
-        "give it yet (give the service its parts instead)\n"
+    assert result.exit_code == 0
+    assert "removed containers.env" in result.stdout
+    dotenv = read_with_python_dotenv(folder / ".env")
+    assert dotenv["DATABASE_URL"] == (
+        "postgresql://mantis:mantis_dev_password@localhost:5432/mantis_dev"
     )
-    assert not (project / "rendered/development").exists()
+    assert dotenv["MANTIS_IN_CONTAINERS_DATABASE_URL"] == (
+        "postgresql://mantis:mantis_dev_password@postgres:5432/mantis_dev"
+    )
+    assert not (folder / "containers.env").exists()
+    model = compose_config(
+        folder, [project / "compose/docker-compose.yml", folder / "docker-compose.override.yml"]
+    )
+    receivers = {
+        name: service["environment"]["DATABASE_URL"]
+        for name, service in model["services"].items()
+        if "DATABASE_URL" in (service.get("environment") or {})
+    }
+    assert receivers == {
+        "rul-prediction": "postgresql://mantis:mantis_dev_password@postgres:5432/mantis_dev"
+    }
+    override = (folder / "docker-compose.override.yml").read_text()
+    assert "DATABASE_URL: ${MANTIS_IN_CONTAINERS_DATABASE_URL:?set " in override
+    assert "mantis_dev_password" not in override
+    explained = cli("explain", "development", "DATABASE_URL").stdout.splitlines()
+    assert explained[2] == (
+        "  containers    (secret, hidden)  (it reads a store's loopback address; made for the "
+        "compose network, in .env as MANTIS_IN_CONTAINERS_DATABASE_URL, for compose)"
+    )
 
 
 def test_exec_with_a_service_gives_exactly_its_variables(project: Path, cli: CliRun) -> None:
@@ -505,3 +535,32 @@ def test_a_compose_value_reads_back_exactly_after_interpolation(value: str) -> N
     # docker compose turns each $$ back into one $ (and interpolates nothing else here)
     assert loaded.replace("$$", "$") == value
     assert "${" not in loaded.replace("$$", "")
+
+
+def readme_block(marker: str) -> str:
+    """The code block that follows ``<!-- marker -->`` in the README."""
+    text = (REPO / "README.md").read_text()
+    after = text[text.index(f"<!-- {marker} -->\n") :]
+    return after.split("```yaml\n", 1)[1].split("```\n", 1)[0]
+
+
+def test_the_readme_shows_one_service_as_compose_and_kustomize_give_it() -> None:
+    """README "One service's environment": the orchestrator in staging, as committed."""
+    override = (REPO / "rendered/staging/docker-compose.override.yml").read_text()
+    assert readme_block("the orchestrator in staging's compose override") in override
+    built = {o["metadata"]["name"]: o for o in kustomize(REPO / "rendered/staging/k8s")}
+    shown = list(
+        yaml.load_all(
+            readme_block("the orchestrator in staging's kustomize build"), Loader=yaml.BaseLoader
+        )
+    )
+    assert [o["metadata"]["name"] for o in shown] == [
+        name for name in built if name.startswith("mantis-orchestrator-")
+    ]
+    for document in shown:
+        real = built[document["metadata"]["name"]]
+        assert real["kind"] == document["kind"]
+        if document["kind"] == "ConfigMap":
+            assert real["data"] == document["data"]
+        else:
+            assert real["spec"]["data"] == document["spec"]["data"]

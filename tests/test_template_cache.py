@@ -28,7 +28,7 @@ def test_a_render_keeps_each_template_it_compiled(
 ) -> None:
     _render(cli, tmp_path / "cache")
     # dotenv, dotenv.example, compose override, kustomization, secret, and the two included ones.
-    assert len(_compiled(tmp_path / "cache")) == 8
+    assert len(_compiled(tmp_path / "cache")) == 7
     folder = tmp_path / "cache" / "mantis-render" / "templates"
     assert folder.stat().st_mode & 0o777 == 0o700
 

@@ -102,7 +102,7 @@ def _render_environment(
 ) -> bool:
     """Build and write one environment, printing what happened; False if anything failed."""
     from ..errors import MantisRenderError, Problem
-    from ..outputs.render import DOTENV, LOCAL_OVERRIDE, PRIVATE_OUTPUTS
+    from ..outputs.render import CONTAINERS_ENV, DOTENV, LOCAL_OVERRIDE, PRIVATE_OUTPUTS
     from ..outputs.writing import write_environment
 
     try:
@@ -111,8 +111,10 @@ def _render_environment(
         report(error.problems)
         return False
     # A .env this run could not resolve is kept; docker-compose.local.yml is rendered whenever
-    # there is a .local file, so one left from a removed .local file goes.
-    keep = sorted(PRIVATE_OUTPUTS - {LOCAL_OVERRIDE})
+    # there is a .local file, so one left from a removed .local file goes, and containers.env
+    # is rendered whenever .env is and needs it, so one a resolved .env no longer needs goes.
+    dropped = {LOCAL_OVERRIDE, CONTAINERS_ENV} if DOTENV in environment.files else {LOCAL_OVERRIDE}
+    keep = sorted(PRIVATE_OUTPUTS - dropped)
     try:
         written = write_environment(out_dir, environment.name, environment.files, keep=keep)
     except OSError as error:

@@ -25,8 +25,11 @@ from ..outputs.render import (
     TLS_EXTERNAL_SECRET,
     TLS_LITERAL_SECRET,
 )
+from ..outputs.stack import in_containers_name
 from ..outputs.writing import read_environment
 from ..profiles import ENVIRONMENT_NAME
+from ..profiles.composed import SECTION as COMPOSED
+from ..profiles.composed import flattened, placeholders
 from ..profiles.variables import Variable
 from ..project import Project, RenderedEnvironment
 from ..review.compare import compare_files, unified_diff
@@ -160,10 +163,11 @@ def _environment_changes(base: Project, head: Project, name: str) -> Environment
     )
     result.configmap_rolls = bool(result.configmaps)
     result.secrets_resync = bool(result.external_secrets)
+    names = _with_readers([change.name for change in result.variables], after)
+    # a composed secret's containers' form, which .env holds for compose's interpolation too
+    names += [in_containers_name(head.catalogue(), name) for name in names]
     result.compose_services = _changed_services(
-        old_files.get(COMPOSE_OVERRIDE),
-        new_files.get(COMPOSE_OVERRIDE),
-        [change.name for change in result.variables],
+        old_files.get(COMPOSE_OVERRIDE), new_files.get(COMPOSE_OVERRIDE), names
     )
     if not result.variables and old_files != new_files and before and after:
         prefix = f"{DEFAULT_OUTPUT}/{name}/"
@@ -321,6 +325,22 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def _load(text: str) -> object:
     return yaml.load(text, Loader=_LOADER)
+
+
+def _with_readers(names: list[str], after: RenderedEnvironment | None) -> list[str]:
+    """``names`` and the composed variables that read one of them: their value changes with
+    it, though their template does not."""
+    if after is None:
+        return names
+    paths = {v.path for v in after.variables if v.path and v.name in names}
+    declared = after.profile.data.get(COMPOSED) or {}
+    readers = [
+        name
+        for name in declared
+        if name not in names
+        and any(part.path in paths for part in placeholders(flattened(declared, name)))
+    ]
+    return [*names, *readers]
 
 
 def _changed_services(before: str | None, after: str | None, changed: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ from ..profiles import Profile
 from ..profiles.composed import SECTION as COMPOSED
 from ..profiles.composed import container_forms, flattened, kubernetes_composed, placeholders
 from ..profiles.services import own_variables, service_environments
-from ..profiles.variables import Source, Variable
+from ..profiles.variables import COMPOSED_SECRET, Source, Variable
 from ..secrets.references import STORE_KINDS
 from ..yaml_source import format_key_path
 from . import stack
@@ -27,7 +27,7 @@ from .filters import (
     quote_kustomize_literal,
     quote_yaml,
 )
-from .services import compose_services, kubernetes_services
+from .services import compose_services, container_entry, kubernetes_services
 
 # Output path inside rendered/<env>/ -> template inside templates/.
 DOTENV = ".env"
@@ -196,8 +196,6 @@ class Renderer:
         if problems:
             raise RenderError(problems)
         context = _context(profile, variables, outputs, tls or [])
-        if context["services"]["problems"]:
-            raise RenderError(context["services"]["problems"])
         files: dict[str, str] = {}
         for output, template_name in templates.items():
             try:
@@ -269,7 +267,8 @@ def _context(
     forms = container_forms(profile.data, inside, variables)
     told = stack.container_values(catalogue, profile.data)
     environments = service_environments(profile, variables)
-    compose, problems = compose_services(profile, environments, inside, forms)
+    compose = compose_services(profile, environments, inside, forms)
+    secret_forms = [form for form in forms if form.secret]
     return {
         "environment": profile.name,
         "project": catalogue.project,
@@ -294,7 +293,6 @@ def _context(
             "declared": bool(environments),
             "compose": compose,
             "kubernetes": kubernetes_services(profile, environments, variables),
-            "problems": problems,
             # Secrets no service's Kubernetes Secret holds: no service receives them, or only a
             # local .env can carry them (env and file references).
             "not_delivered": _not_delivered(variables, environments, catalogue.services),
@@ -311,7 +309,15 @@ def _context(
                 **{value.name: value.value for value in told},
                 **{form.name: form.value for form in forms if not form.secret},
             },
-            "composed_secrets": [form for form in forms if form.secret],
+            # Without declared services, containers.env gives them to every service; with them,
+            # .env holds each for compose's interpolation (in_containers: name -> its variable).
+            "composed_secrets": [] if environments else secret_forms,
+            "in_containers": {v.name: v.value for v in in_containers(profile, variables)},
+            # How a container is given each variable (the override's entries), by name.
+            "entries": {
+                variable.name: container_entry(profile, variable, inside, forms)
+                for variable in variables
+            },
         },
     }
 
@@ -333,8 +339,27 @@ def _not_delivered(
     }
 
 
+def in_containers(profile: Profile, variables: list[Variable]) -> list[Variable]:
+    """With declared services: the .env lines compose interpolates for them, each secret
+    composed variable that differs inside the containers, in the containers' form (named by
+    stack.in_containers_name). Without, containers.env gives those to every service."""
+    if not profile.catalogue.services:
+        return []
+    data = stack.container_data(profile.catalogue, profile.data)
+    return [
+        Variable(
+            stack.in_containers_name(profile.catalogue, form.name), form.value, COMPOSED_SECRET
+        )
+        for form in container_forms(profile.data, data, variables)
+        if form.secret and form.value is not None
+    ]
+
+
 def needs_containers_env(profile: Profile, variables: list[Variable]) -> bool:
-    """Whether a secret composed variable differs inside the containers (containers.env)."""
+    """Whether a secret composed variable differs inside the containers (containers.env):
+    only without declared services (with them, .env holds it for compose's interpolation)."""
+    if profile.catalogue.services:
+        return False
     data = stack.container_data(profile.catalogue, profile.data)
     return any(form.secret for form in container_forms(profile.data, data, variables))
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from ..errors import Problem
 from ..profiles import Profile
 from ..profiles.composed import SECTION as COMPOSED
 from ..profiles.composed import (
@@ -27,7 +26,7 @@ from ..profiles.values import as_text, value_at
 from ..profiles.variables import Variable
 from ..secrets.references import STORE_KINDS, SecretReference
 from ..yaml_source import KeyPath
-from .stack import used_by_services
+from .stack import in_containers_name, used_by_services
 
 
 class ComposeEntry(NamedTuple):
@@ -106,47 +105,47 @@ def _sections_of(profile: Profile, given: Sequence[Given]) -> set[str]:
     return sections
 
 
+def container_entry(
+    profile: Profile, variable: Variable, inside: Mapping[str, Any], forms: Sequence[ContainerForm]
+) -> ComposeEntry:
+    """``variable`` as a container is given it in the override: a plain value as the container
+    sees it (a loopback store address becomes the store's service), a secret as the
+    interpolation of the .env variable that holds it."""
+    catalogue, path = profile.catalogue, variable.path
+    if variable.secret:
+        source = str(path[1]) if path and path[0] == COMPOSED else variable.name
+        if path and path[0] != COMPOSED:
+            source = catalogue.env_of.get(path, variable.name)
+        if any(form.secret and form.name == source for form in forms):
+            source = in_containers_name(catalogue, source)  # .env holds the containers' form
+        return ComposeEntry(variable.name, None, source)
+    if path is None:
+        return ComposeEntry(variable.name, variable.value)
+    if path[0] == COMPOSED:
+        plain = {form.name: form.value for form in forms if not form.secret}
+        return ComposeEntry(variable.name, plain.get(str(path[1]), variable.value))
+    return ComposeEntry(variable.name, as_text(value_at(inside, path)))
+
+
 def compose_services(
     profile: Profile,
     environments: Mapping[str, list[Given]],
     inside: Mapping[str, Any],
     forms: Sequence[ContainerForm],
-) -> tuple[dict[str, ComposeService], list[Problem]]:
+) -> dict[str, ComposeService]:
     """Each service's environment as the override writes it. ``inside``: the profile's data as
     containers see it; ``forms``: the composed variables that differ there."""
-    catalogue = profile.catalogue
-    plain_forms = {form.name: form.value for form in forms if not form.secret}
-    secret_forms = {form.name for form in forms if form.secret}
-    stores = used_by_services(catalogue)
+    stores = used_by_services(profile.catalogue)
     services: dict[str, ComposeService] = {}
-    problems: list[Problem] = []
     for name, given in environments.items():
-        environment = []
-        for entry in given:
-            variable, path = entry.variable, entry.variable.path
-            if variable.secret:
-                source = str(path[1]) if path and path[0] == COMPOSED else variable.name
-                if path and path[0] != COMPOSED:
-                    source = catalogue.env_of.get(path, variable.name)
-                if source in secret_forms:
-                    message = (
-                        f"the service {name} receives {source}, a secret composed from a store "
-                        "address the containers see otherwise; the override cannot give it yet "
-                        "(give the service its parts instead)"
-                    )
-                    problems.append(Problem(catalogue.file, 0, "", message))
-                environment.append(ComposeEntry(entry.name, None, source))
-            elif path is None:
-                environment.append(ComposeEntry(entry.name, variable.value))
-            elif path[0] == COMPOSED:
-                value = plain_forms.get(str(path[1]), variable.value)
-                environment.append(ComposeEntry(entry.name, value))
-            else:
-                environment.append(ComposeEntry(entry.name, as_text(value_at(inside, path))))
+        environment = [
+            container_entry(profile, entry.variable, inside, forms)._replace(name=entry.name)
+            for entry in given
+        ]
         sections = _sections_of(profile, given)
         depends_on = [s.service for s in stores if s.section in sections and s.wait]
         services[name] = ComposeService(environment, depends_on)
-    return services, problems
+    return services
 
 
 def kubernetes_services(

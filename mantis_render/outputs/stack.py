@@ -17,7 +17,15 @@ from typing import Any, NamedTuple
 
 from ..catalogue import Catalogue, Store
 
-__all__ = ["Address", "Store", "addresses", "container_data", "container_values", "is_loopback"]
+__all__ = [
+    "Address",
+    "Store",
+    "addresses",
+    "container_data",
+    "container_values",
+    "in_containers_name",
+    "is_loopback",
+]
 
 
 class Address(NamedTuple):
@@ -38,6 +46,13 @@ def addresses(catalogue: Catalogue) -> list[Address]:
         elif store.host is not None and store.port_setting is not None:
             found.append(Address(store, env_of[store.host], env_of[store.port_setting]))
     return found
+
+
+def in_containers_name(catalogue: Catalogue, name: str) -> str:
+    """The .env variable holding, for compose's interpolation, the form of the secret composed
+    variable ``name`` that the containers read (it reads a store's compose address where .env's
+    reads a loopback one): ``<PROJECT>_IN_CONTAINERS_<NAME>``."""
+    return f"{catalogue.project.upper().replace('-', '_')}_IN_CONTAINERS_{name}"
 
 
 def used_by_services(catalogue: Catalogue) -> list[Store]:

@@ -44,8 +44,10 @@ def verify_rendered(
     templates: Mapping[str, str] | None = None,
     compose_base: str | None = None,
     addresses: Sequence[Address] = (),
+    interpolated: Mapping[str, str] | None = None,
 ) -> list[Problem]:
-    """Every problem of the rendered ``files``; with ``variables``, .env values are compared too.
+    """Every problem of the rendered ``files``; with ``variables``, .env values are compared too
+    (and with the lines .env holds for compose's interpolation, ``interpolated``: name -> value).
 
     ``templates`` (output -> template path) lets each problem name the template that wrote it;
     ``compose_base``, the text of the project's base compose file, is merged with the override
@@ -53,7 +55,7 @@ def verify_rendered(
     (mantis_render.outputs.stack.addresses).
     """
     problems = []
-    against = _Against(compose_base, tuple(addresses))
+    against = _Against(compose_base, tuple(addresses), dict(interpolated or {}))
     verified = cache_folder("verified")
     for path, text in files.items():
         key = _verified_key(path, text, files, variables, against) if verified else None
@@ -75,6 +77,7 @@ class _Against(NamedTuple):
 
     compose_base: str | None
     addresses: tuple[Address, ...]
+    interpolated: dict[str, str]  # .env's lines for the override's interpolation only
 
 
 def _verified_key(
@@ -181,6 +184,8 @@ def _verify_file(
                 break  # the file does not parse: once (its other documents come from the same)
     elif path in DOTENV_EXPECTATIONS:
         expected = DOTENV_EXPECTATIONS[path](variables) if variables is not None else None
+        if expected is not None and path == ".env":
+            expected.update(against.interpolated)
         problems += _check_dotenv(text, shown, expected)
     return problems
 

@@ -146,7 +146,15 @@ def _composed_inside(
     ):
         if form.name == variable.name:
             value = HIDDEN if form.secret else str(form.value)
-            where = "containers.env" if form.secret else "the compose override"
+            where = "the compose override"
+            if form.secret:
+                from ..outputs.stack import in_containers_name
+
+                where = (
+                    f".env as {in_containers_name(profile.catalogue, form.name)}, for compose"
+                    if profile.catalogue.services
+                    else "containers.env"
+                )
             why = f"it reads a store's loopback address; made for the compose network, in {where}"
             return ContainerValue(form.name, value, "", why)
     return None
