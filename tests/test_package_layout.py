@@ -21,7 +21,7 @@ LAYERS = [
     ("outputs and policy", ["outputs", "policy"]),
     ("review and developer helpers", ["review", "developer"]),
     ("the pipeline", ["project"]),
-    ("commands", ["commands"]),
+    ("commands", ["commands", "adopt"]),
     ("reporters", ["reporters"]),
     ("command line", ["cli", "__main__"]),
 ]

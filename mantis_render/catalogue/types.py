@@ -63,7 +63,7 @@ class SettingType(NamedTuple):
 
 
 def _text(entry: Mapping[str, Any]) -> dict[str, Any]:
-    rules: dict[str, Any] = {"empty": False}
+    rules: dict[str, Any] = {"empty": entry.get("min_length") == 0}  # min_length 0: may be empty
     if "pattern" in entry:
         rules["regex"] = entry["pattern"]
     if "min_length" in entry:
@@ -160,7 +160,9 @@ TYPES: dict[str, SettingType] = {
             "any non-empty text",
             (
                 Option("pattern", "a regular expression", "the whole text must match it"),
-                Option("min_length", "a count", "the fewest characters allowed"),
+                Option(
+                    "min_length", "a count", "the fewest characters allowed (0: it may be empty)"
+                ),
             ),
             _text,
         ),

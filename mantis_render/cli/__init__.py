@@ -35,7 +35,7 @@ def main(context: click.Context, root: str, quiet: bool, verbose: bool) -> None:
 
     \b
     Workflows:
-      mantis-render init [DIR]            a new project that renders on its first run
+      mantis-render init [DIR]            a new project (import ENV=FILE...: from env files)
       mantis-render render staging|--all  render into rendered/ENV/ (make render)
       mantis-render validate              schema and policy of every profile; writes nothing
       mantis-render check                 is the committed rendered/ current? (CI, pre-commit)
@@ -47,8 +47,7 @@ def main(context: click.Context, root: str, quiet: bool, verbose: bool) -> None:
 
     \b
     Exit status: 0 success, 1 invalid input (one line per problem), 2 usage error.
-    Shell completion (bash; zsh and fish alike):
-      eval "$(_MANTIS_RENDER_COMPLETE=bash_source mantis-render)"
+    Completion (bash, zsh, fish): eval "$(_MANTIS_RENDER_COMPLETE=bash_source mantis-render)"
     """
     from pathlib import Path  # here, not at the top: pathlib is most of what --help would add
 
@@ -68,6 +67,7 @@ for command in (
     review.changes,
     secrets.secrets,
     authoring.init,
+    authoring.import_command,
     authoring.docs,
     authoring.schema_command,
     authoring.new,

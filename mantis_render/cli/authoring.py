@@ -10,6 +10,7 @@ from .common import (
     check_environment,
     complete_environment,
     exit_invalid_if,
+    format_option,
     open_project,
     report,
     say,
@@ -68,6 +69,93 @@ def init(root: Path, directory: str | None, example: str) -> None:
     ]
     _write_schemas(target, check_only=False)
     say(f"{target}: a new project, {len(files)} files; next: mantis-render render --all")
+
+
+@click.command("import", short_help="Adopt a repository's env files as profiles.")
+@click.argument("sources", metavar="ENV=FILE...", nargs=-1, required=True)
+@click.option("--dry-run", is_flag=True, help="Print what would be written; write nothing.")
+@click.option("--force", is_flag=True, help="Overwrite the catalogue and profiles already there.")
+@format_option
+@click.pass_obj
+def import_command(
+    root: Path, sources: tuple[str, ...], dry_run: bool, force: bool, output_format: str
+) -> None:
+    """Adopt a repository's env files: each FILE (like .env.staging) becomes the profile of ENV,
+    and what they share _base.yaml, with a catalogue of every variable.
+
+    \b
+    Values are read as python-dotenv reads them; each line bash or docker compose reads
+    otherwise, each key set twice, each placeholder, each literal secret of a staging or
+    production file (imported as a Vault reference) is reported with its file and line.
+    In a folder with no project yet, the templates are laid out as init lays them out.
+    Nothing is overwritten without --force; running it twice writes the same files.
+    \b
+      mantis-render import development=.env.example staging=.env.staging \\
+          production=.env.production
+    """
+    import json
+    from pathlib import Path
+
+    from ..adopt.importer import CATALOGUE, adopt, write_adoption
+    from ..errors import MantisRenderError, Problem
+    from ..profiles import ENVIRONMENT_NAME
+
+    pairs: dict[str, Path] = {}
+    display: dict[str, str] = {}
+    for source in sources:
+        environment, equals, file = source.partition("=")
+        if not equals or not file or not ENVIRONMENT_NAME.fullmatch(environment):
+            raise click.UsageError(f"{source!r}: give ENV=FILE, like staging=.env.staging")
+        if environment in pairs:
+            raise click.UsageError(f"{environment} is given twice")
+        pairs[environment] = Path(file) if Path(file).is_absolute() else root / file
+        display[environment] = file
+    new_project = not (root / CATALOGUE).is_file()
+    try:
+        adoption = adopt(root, pairs, display, force)
+    except MantisRenderError as error:
+        if output_format == "json":  # JSON even when it fails
+            problems = [str(problem) for problem in error.problems]
+            click.echo(json.dumps({"problems": problems, "written": False}, indent=2))
+        exit_invalid_if(report(error.problems))
+        return
+    if output_format == "json":
+        document = {
+            "findings": [item._asdict() for item in adoption.findings],
+            "files": sorted(adoption.files),
+            "kept": adoption.kept,
+            "written": not dry_run and not adoption.kept,
+        }
+        click.echo(json.dumps(document, indent=2))
+    else:
+        for finding in adoption.findings:
+            click.echo(str(finding))
+    if dry_run:
+        if output_format == "text":
+            for path, text in adoption.files.items():
+                click.echo(f"--- {path}\n{text}", nl=False)
+        return
+    if adoption.kept:
+        message = (
+            f"there already ({', '.join(adoption.kept[:3])}"
+            + (f" and {len(adoption.kept) - 3} more" if len(adoption.kept) > 3 else "")
+            + "); nothing written: import again with --force to overwrite"
+        )
+        exit_invalid_if(report([Problem(f"{root}/", 0, "", message)]))
+    try:
+        written = write_adoption(root, adoption, new_project)
+    except MantisRenderError as error:
+        exit_invalid_if(report(error.problems))
+        return
+    _write_schemas(root, check_only=False)  # the editor schemas the profiles name
+    if output_format == "text":
+        profiles = len(pairs) + 1
+        more = len(written) - profiles - 1
+        say(
+            f"wrote {len(written)} files (the catalogue and {profiles} profiles under profiles/"
+            + (f", {more} more" if more else "")
+            + "); next: mantis-render render --all"
+        )
 
 
 @click.command()
